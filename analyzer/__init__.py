@@ -1,0 +1,1 @@
+"""clarify-runner: analyzer."""
