@@ -1,0 +1,103 @@
+"""Writing ``analysis.json`` exactly as the Clarify container does, and atomic file writes.
+
+The real container writes ``json.dumps(analysis, indent=4)``: ``"version": "1.0"`` first,
+then the computed sections (post-training bias, pre-training bias, explanations — the order
+it computes them in), 4-space indent, no trailing newline, infinities as the strings
+``"Infinity"`` / ``"-Infinity"`` and floats at full ``repr`` precision
+(clarify-contract.md §3.2).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ANALYSIS_FILE = "analysis.json"
+
+#: Top-level key order of a real ``analysis.json``; unknown keys follow in insertion order.
+SECTION_ORDER = ("version", "post_training_bias_metrics", "pre_training_bias_metrics", "explanations")
+
+
+def to_json_compatible(value: Any) -> Any:
+    """Return ``value`` with numpy scalars/arrays turned into Python objects and
+    non-finite floats turned into Clarify's representation.
+
+    ``inf`` becomes ``"Infinity"``, ``-inf`` becomes ``"-Infinity"`` (smclarify's
+    ``inf_as_str``) and ``nan`` becomes ``None`` (``null``), so the file is strict JSON.
+    Dict key order is kept.
+    """
+    if isinstance(value, Mapping):
+        return {str(k): to_json_compatible(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json_compatible(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [to_json_compatible(v) for v in value.tolist()]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        if math.isnan(f):
+            return None
+        if math.isinf(f):
+            return "Infinity" if f > 0 else "-Infinity"
+        return f
+    return value
+
+
+def order_sections(analysis: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a copy of ``analysis`` with ``version`` first and sections in Clarify's order."""
+    ordered: dict[str, Any] = {"version": analysis.get("version", "1.0")}
+    for key in SECTION_ORDER[1:]:
+        if key in analysis:
+            ordered[key] = analysis[key]
+    for key, value in analysis.items():
+        if key not in ordered:
+            ordered[key] = value
+    return ordered
+
+
+def dumps_analysis(analysis: Mapping[str, Any]) -> str:
+    """Serialize an analysis dict to the exact text of a Clarify ``analysis.json``."""
+    return json.dumps(to_json_compatible(order_sections(analysis)), indent=4, allow_nan=False)
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+
+    A reader never sees a half-written file: either the old file (or none) or the new one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write UTF-8 ``text`` to ``path`` atomically (see :func:`atomic_write_bytes`)."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_analysis(output_dir: str | os.PathLike[str], analysis: Mapping[str, Any]) -> Path:
+    """Write ``analysis.json`` into ``output_dir`` atomically and return its path."""
+    return atomic_write_text(Path(output_dir) / ANALYSIS_FILE, dumps_analysis(analysis))

@@ -1,0 +1,207 @@
+"""``clarify-runner``: the command line.
+
+``clarify-runner run``       run an analysis (no Docker needed)
+``clarify-runner validate``  check a config, its dataset and its endpoint without running anything
+``clarify-runner serve``     serve a model with the SageMaker inference contract
+
+Exit codes: 0 success, 1 user error (bad config, data or model output), 2 internal error.
+Errors also go to ``/opt/ml/output/message`` when that folder exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from analyzer.errors import UserError
+
+logger = logging.getLogger("clarify_runner")
+
+EXIT_OK, EXIT_USER_ERROR, EXIT_INTERNAL_ERROR = 0, 1, 2
+
+
+class _ClarifyFormatter(logging.Formatter):
+    """``2022-04-18 15:50:24,047 message`` like the real container; level shown for warnings."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if record.levelno >= logging.WARNING:
+            head, _, tail = text.partition(" ")
+            date, _, rest = tail.partition(" ")
+            return f"{head} {date} {record.levelname}: {rest}"
+        return text
+
+
+def setup_logging(level: str = "INFO") -> None:
+    """Send log lines to stderr in the real container's format."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_ClarifyFormatter("%(asctime)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("botocore", "boto3", "urllib3", "s3transfer", "matplotlib", "fontTools", "weasyprint"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clarify-runner",
+        description="Open-source drop-in for the SageMaker Clarify processing job.",
+    )
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO (default), WARNING or ERROR")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run an analysis")
+    run.add_argument("--config", required=True, help="analysis_config.json")
+    run.add_argument("--data", help="dataset file, folder or s3:// URI (dataset_uri in the config wins)")
+    run.add_argument("--output", default="clarify-output", help="output folder or s3:// prefix (default: %(default)s)")
+    run.add_argument("--endpoint-url", help="send every prediction to this container URL (e.g. http://127.0.0.1:8080)")
+    run.add_argument(
+        "--backend",
+        default="auto",
+        choices=["auto", "docker", "subprocess", "sagemaker"],
+        help="how to start the shadow endpoint for predictor.model_name (default: auto)",
+    )
+    run.add_argument("--models-file", help="offline model registry: JSON {model_name: {image, model_data_url, ...}}")
+    run.add_argument(
+        "--shap-estimator",
+        default="clarify",
+        choices=["clarify", "paired"],
+        help="clarify: identical to Clarify/shap.KernelExplainer (default); "
+        "paired: paired sampling, more accurate per model call, NOT identical to Clarify",
+    )
+    run.add_argument("--report-tolerance", type=float, default=0.1, help="highlight bias metrics this far from fair")
+
+    val = sub.add_parser("validate", help="check config, data and endpoint without running the analysis")
+    val.add_argument("--config", required=True)
+    val.add_argument("--data", help="dataset file, folder or s3:// URI")
+    val.add_argument("--endpoint-url", help="container URL whose /ping must answer")
+
+    serve = sub.add_parser("serve", help="serve a model with the SageMaker inference contract")
+    serve.add_argument("--model-dir", default=None, help="model folder (default /opt/ml/model)")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=None, help="default $SAGEMAKER_BIND_TO_PORT or 8080")
+    serve.add_argument("--workers", type=int, default=None)
+    return parser
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from container.job import SUCCESS_MESSAGE, run_job
+
+    logger.info("Starting clarify-runner analysis")
+    logger.info("Analysis config path: %s", args.config)
+    logger.info("Analysis result path: %s", args.output)
+    run_job(
+        args.config,
+        data_uri=args.data,
+        output=args.output,
+        endpoint_url=args.endpoint_url,
+        backend=args.backend,
+        models_file=args.models_file,
+        shap_estimator=args.shap_estimator,
+        report_tolerance=args.report_tolerance,
+    )
+    logger.info("exit_message: %s", SUCCESS_MESSAGE)
+    return EXIT_OK
+
+
+def validate_problems(config: str, data: str | None, endpoint_url: str | None) -> list[str]:
+    """Every problem found in a config, its dataset and its endpoint (empty when all is well)."""
+    import json
+
+    from analyzer.config import config_problems, parse_config, unsupported_features
+    from analyzer.errors import ConfigError
+
+    try:
+        raw_text = Path(config).read_bytes()
+    except OSError as exc:
+        return [f"Cannot read the analysis config {config}: {exc.strerror}"]
+    try:
+        raw = json.loads(raw_text)
+    except (ValueError, UnicodeDecodeError):
+        from analyzer.config import load_config
+
+        try:
+            load_config(raw_text)
+        except ConfigError as exc:
+            return [str(exc)]
+        raise
+    problems = list(config_problems(raw))
+    if problems:
+        return problems  # the dataset checks need a valid config
+    cfg = parse_config(raw)
+    problems += unsupported_features(cfg)
+    data_uri = cfg.dataset_uri or data
+    if data_uri is None:
+        problems.append("No dataset: set dataset_uri in the analysis config or pass --data")
+    else:
+        from analyzer.dataset import dataset_problems
+
+        problems += dataset_problems(cfg, data_uri)
+    if endpoint_url:
+        problems += _ping_problems(endpoint_url)
+    return problems
+
+
+def _ping_problems(url: str) -> list[str]:
+    import requests
+
+    try:
+        resp = requests.get(url.rstrip("/") + "/ping", timeout=5)
+    except requests.RequestException as exc:
+        return [f"Endpoint {url} does not answer /ping: {exc.__class__.__name__}: {exc}"]
+    if resp.status_code != 200:
+        return [f"Endpoint {url} answered /ping with HTTP {resp.status_code}: {resp.text[:200]}"]
+    return []
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    problems = validate_problems(args.config, args.data, args.endpoint_url)
+    if problems:
+        print(f"{len(problems)} problem(s) found in {args.config}:")
+        for i, p in enumerate(problems, 1):
+            print(f"{i}. {p}")
+        return EXIT_USER_ERROR
+    print(f"{args.config}: OK (config, dataset" + (", endpoint" if args.endpoint_url else "") + ")")
+    return EXIT_OK
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from local_endpoint.server import serve
+
+    serve(args.model_dir, host=args.host, port=args.port, workers=args.workers)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``clarify-runner`` command; returns the exit code."""
+    from container.job import write_exit_message
+
+    args = _parser().parse_args(argv)
+    setup_logging(args.log_level)
+    handlers = {"run": _cmd_run, "validate": _cmd_validate, "serve": _cmd_serve}
+    try:
+        return handlers[args.command](args)
+    except UserError as exc:
+        message = f"ClientError: {exc}"
+        logger.error("%s", message)
+        logger.info("exit_message: %s", message)
+        write_exit_message(message)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        write_exit_message("ClientError: interrupted")
+        return EXIT_USER_ERROR
+    except Exception as exc:  # noqa: BLE001 - last-resort handler: report, never a bare traceback only
+        logger.error("Internal error:\n%s", traceback.format_exc())
+        message = f"InternalError: {exc.__class__.__name__}: {exc}"
+        logger.info("exit_message: %s", message)
+        write_exit_message(message)
+        return EXIT_INTERNAL_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
