@@ -185,7 +185,7 @@ def _post_training(cfg: AnalysisConfig, dataset: Any, client: Any, options: RunO
     _banner("Calculating post-training bias metrics")
     frame = dataset.frame
     predicted = dataset.predicted_label
-    threshold = cfg.probability_threshold
+    threshold = cfg.effective_probability_threshold
     if predicted is None:
         logger.info("Getting predictions from the endpoint")
         labels = client.predict_labels(dataset.features(), probability_threshold=threshold)
