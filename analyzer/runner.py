@@ -97,7 +97,6 @@ def run_analysis(
     started = time.monotonic()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     logger.info("Running Python / Pandas based analyzer.")
-    logger.info("Dataset type: %s uri: %s", cfg.dataset_type, data_uri)
     dataset = load_dataset(cfg, data_uri)
     _check_stop(options)
 
@@ -351,8 +350,8 @@ def _report(
     written = write_reports(
         analysis,
         output_dir,
-        name=report_cfg.name or "report",
-        title=report_cfg.title,
+        name=report_cfg.effective_name,
+        title=report_cfg.effective_title,
         summary=summary,
         local_shap_csv=shap_files.get("out.csv"),
         baseline_csv=shap_files.get("baseline.csv"),

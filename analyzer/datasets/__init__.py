@@ -1,0 +1,1 @@
+"""Dataset loading internals; import the public API from :mod:`analyzer.dataset`."""

@@ -1,0 +1,214 @@
+"""``text/csv`` reading: UTF-8 check, header-row detection, pyarrow parsing.
+
+CSV follows the ``csv.excel`` dialect (comma, ``"`` quotes, doubled quotes, quoted newlines,
+``\\n``/``\\r\\n``/``\\r`` line ends) and must be UTF-8 (a leading BOM is ignored).
+
+Header-row rule (the contract leaves it open, §7):
+
+* ``headers`` given: the first row of a file is a header row, and is skipped, when its fields
+  equal ``headers`` or when it *looks like a header* (below; a warning names both lists, the
+  config names win). Otherwise every row is data.
+* ``headers`` not given: the first row is the header row when it looks like a header, or when
+  all its fields are distinct non-numeric strings and one of them is a column name used by the
+  config (``label``, ``facet``, ``group_variable``, ...). Otherwise columns are named
+  ``column_0``, ``column_1``, ...
+
+A first row *looks like a header* when all its fields are non-empty, distinct and
+non-numeric, and at least one column is numeric in every other sampled row (the
+``csv.Sniffer.has_header`` idea). In a folder of parts, each part's first row is tested the
+same way, so parts may or may not repeat the header.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import logging
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from analyzer.errors import DatasetError
+
+log = logging.getLogger(__name__)
+
+HEADERS_MISMATCH = "Headers in config do not match with the number of columns in the dataset."
+_SNIFF_BYTES = 64 * 1024
+_SNIFF_ROWS = 100
+_BOM = b"\xef\xbb\xbf"
+_UTF8_CHUNK = 16 << 20
+
+
+def check_utf8(data: bytes, source: str) -> None:
+    """Raise :class:`DatasetError` naming ``source`` and the byte offset if ``data`` is not UTF-8.
+
+    Decodes in chunks so a large file is not duplicated in memory as a ``str``.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for start in range(0, len(data), _UTF8_CHUNK):
+        pending = len(decoder.getstate()[0])
+        try:
+            decoder.decode(data[start : start + _UTF8_CHUNK], final=start + _UTF8_CHUNK >= len(data))
+        except UnicodeDecodeError as exc:
+            offset = start - pending + exc.start
+            raise DatasetError(
+                f"CSV data must be UTF-8: '{source}' has an invalid byte 0x{data[offset]:02x} "
+                f"at byte offset {offset}."
+            ) from None
+
+
+def sample_rows(data: bytes) -> list[list[str]]:
+    """The first rows of a CSV file (at most ~64 KB / 100 rows), parsed with the excel dialect."""
+    chunk = data[:_SNIFF_BYTES]
+    truncated = len(data) > _SNIFF_BYTES
+    text = chunk.decode("utf-8", errors="replace")
+    rows: list[list[str]] = []
+    try:
+        for row in csv.reader(io.StringIO(text, newline=""), dialect=csv.excel):
+            rows.append(row)
+            if len(rows) > _SNIFF_ROWS:
+                break
+    except csv.Error:
+        pass
+    if truncated and rows and len(rows) <= _SNIFF_ROWS:
+        rows.pop()  # possibly cut in the middle
+    return [r for r in rows if r]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _header_like_fields(row: Sequence[str]) -> bool:
+    fields = [f.strip() for f in row]
+    return (
+        bool(fields) and all(fields) and len(set(fields)) == len(fields) and not any(map(_is_number, fields))
+    )
+
+
+def looks_like_header(rows: Sequence[Sequence[str]]) -> bool:
+    """True when row 0 has distinct non-numeric names and some column is numeric in all other rows."""
+    if len(rows) < 2 or not _header_like_fields(rows[0]):
+        return False
+    body = [r for r in rows[1:] if len(r) == len(rows[0])]
+    if not body:
+        return False
+    return any(all(r[j].strip() and _is_number(r[j]) for r in body) for j in range(len(rows[0])))
+
+
+def has_header_row(
+    rows: Sequence[Sequence[str]], headers: Sequence[str] | None, hint_names: Iterable[str]
+) -> bool:
+    """Apply the module's header-row rule to the sampled first rows of one file."""
+    if not rows:
+        return False
+    first = [f.strip() for f in rows[0]]
+    if headers is not None:
+        if first == list(headers):
+            return True
+        if looks_like_header(rows):
+            log.warning(
+                "The first CSV row %s looks like a header row and differs from the configured headers %s; "
+                "it is skipped and the configured headers are used.",
+                first,
+                list(headers),
+            )
+            return True
+        return False
+    if looks_like_header(rows):
+        return True
+    return _header_like_fields(first) and any(name in first for name in hint_names)
+
+
+def _parse(
+    data: bytes, names: list[str], skip_rows: int, source: str, headers_from_config: bool
+) -> pd.DataFrame:
+    """Parse with pyarrow; numbers and booleans are typed, everything else stays text.
+
+    pyarrow would turn ISO dates/times into temporal columns; those are read again as strings
+    so the values reach the model exactly as written (pandas' ``read_csv`` behaves the same).
+    """
+    table = _read_arrow(data, names, skip_rows, source, headers_from_config, {})
+    temporal = {f.name: pa.string() for f in table.schema if pa.types.is_temporal(f.type)}
+    if temporal:
+        table = _read_arrow(data, names, skip_rows, source, headers_from_config, temporal)
+    return table.to_pandas()
+
+
+def _read_arrow(
+    data: bytes,
+    names: list[str],
+    skip_rows: int,
+    source: str,
+    headers_from_config: bool,
+    column_types: dict[str, pa.DataType],
+) -> pa.Table:
+    read_options = pacsv.ReadOptions(column_names=names, skip_rows=skip_rows, block_size=8 << 20)
+    parse_options = pacsv.ParseOptions(
+        delimiter=",", quote_char='"', double_quote=True, newlines_in_values=True
+    )
+    convert_options = pacsv.ConvertOptions(strings_can_be_null=True, column_types=column_types)
+    try:
+        return pacsv.read_csv(
+            pa.BufferReader(data),
+            read_options=read_options,
+            parse_options=parse_options,
+            convert_options=convert_options,
+        )
+    except pa.ArrowInvalid as exc:
+        msg = str(exc)
+        if "Expected" in msg and "columns" in msg:
+            prefix = HEADERS_MISMATCH if headers_from_config else "Rows have different numbers of columns."
+            raise DatasetError(
+                f"{prefix} {len(names)} columns {names} expected in '{source}': {msg}"
+            ) from None
+        raise DatasetError(f"Unable to parse CSV file '{source}': {msg}") from None
+
+
+def read_csv_parts(
+    parts: Sequence[tuple[str, bytes]], headers: Sequence[str] | None, hint_names: Iterable[str] = ()
+) -> pd.DataFrame:
+    """Read and concatenate CSV parts ``(source, bytes)`` into one frame with named columns.
+
+    ``headers`` are the configured column names (or ``None``); ``hint_names`` are column names
+    the config refers to, used to recognise a header row when ``headers`` is not given.
+    """
+    hint_names = [h for h in hint_names if isinstance(h, str)]
+    names: list[str] | None = list(headers) if headers is not None else None
+    frames = []
+    for source, raw in parts:
+        check_utf8(raw, source)
+        data = raw[len(_BOM) :] if raw.startswith(_BOM) else raw
+        if not data.strip():
+            log.info("Skipping empty file %s", source)
+            continue
+        rows = sample_rows(data)
+        header = has_header_row(rows, names, hint_names)
+        first = [f.strip() for f in rows[0]] if rows else []
+        if names is None:
+            if header:
+                if len(set(first)) != len(first):
+                    raise DatasetError(f"Duplicate column names in the header row of '{source}': {first}")
+                names = first
+            else:
+                names = [f"column_{i}" for i in range(len(first))]
+        elif names and not header and rows and len(rows[0]) != len(names):
+            raise DatasetError(
+                f"{HEADERS_MISMATCH} headers has {len(names)} names {names} but the first row of "
+                f"'{source}' has {len(rows[0])} columns: {rows[0]}"
+            )
+        frame = _parse(data, names, 1 if header else 0, source, headers is not None)
+        frames.append(frame)
+    if not frames:
+        sources = [s for s, _ in parts]
+        raise DatasetError(f"Dataset is empty: no rows in {sources}")
+    if len(frames) == 1:
+        return frames[0]
+    return pd.concat(frames, ignore_index=True)
