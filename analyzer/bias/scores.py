@@ -1,0 +1,74 @@
+"""Model scores to predicted labels (Clarify's ``probability_threshold`` rule)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PROBABILITY_THRESHOLD = 0.5
+
+
+def scores_to_labels(
+    scores: np.ndarray, probability_threshold: float | None, label_headers: list | None
+) -> np.ndarray:
+    """Predicted labels from model scores.
+
+    One score per row (1-D, or one column): ``score > threshold`` → 1, else 0 (threshold 0.5
+    when None). Several score columns: the arg-max column index, mapped through
+    ``label_headers`` when given.
+    """
+    arr = np.asarray(scores, dtype=float)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim == 1:
+        threshold = (
+            DEFAULT_PROBABILITY_THRESHOLD if probability_threshold is None else float(probability_threshold)
+        )
+        return (arr > threshold).astype(np.int64)
+    if arr.ndim != 2:
+        raise ValueError(f"scores must be 1-D or 2-D, got shape {arr.shape}")
+    best = np.argmax(arr, axis=1)
+    if label_headers:
+        if len(label_headers) != arr.shape[1]:
+            raise ValueError(
+                f"label_headers has {len(label_headers)} entries but the model returned "
+                f"{arr.shape[1]} scores per record"
+            )
+        return np.asarray(label_headers, dtype=object)[best]
+    return best
+
+
+def _is_score_column(pred: pd.Series) -> bool:
+    if not pd.api.types.is_float_dtype(pred.dtype):
+        return False
+    finite = pred.dropna().to_numpy()
+    return bool(finite.size) and not np.all(np.equal(np.mod(finite, 1), 0))
+
+
+def prepare_predicted(pred: pd.Series, label: pd.Series, probability_threshold: float | None) -> pd.Series:
+    """The predicted-label column as the container hands it to the metrics.
+
+    A float column holding scores (non-integral values) against an integer or boolean label is
+    turned into 0/1 with ``probability_threshold`` (score > threshold → 1). A float column of
+    whole numbers against an integer label is cast to the label's dtype. Anything else is left
+    as it is (and smclarify's type rules apply).
+    """
+    label_int = pd.api.types.is_integer_dtype(label.dtype) or pd.api.types.is_bool_dtype(label.dtype)
+    if not label_int or not pd.api.types.is_float_dtype(pred.dtype):
+        return pred
+    if _is_score_column(pred):
+        threshold = DEFAULT_PROBABILITY_THRESHOLD if probability_threshold is None else probability_threshold
+        log.info(
+            "Predicted label column %s holds scores; we assume a prediction above %.3f "
+            "indicates 1 and below or equal indicates 0.",
+            pred.name,
+            threshold,
+        )
+        return pd.Series(scores_to_labels(pred.to_numpy(), threshold, None), index=pred.index, name=pred.name)
+    if pred.notna().all():
+        return pred.astype(label.dtype)
+    return pred
