@@ -1,0 +1,236 @@
+"""The ASGI application: SageMaker inference-container routes over a :class:`ModelRegistry`.
+
+Routes:
+
+* ``GET /ping`` — 200 once the model is loaded. It carries the header
+  ``X-Clarify-Runner-Accept: application/x-npy``: clarify-runner's model client sends the
+  binary ``application/x-npy`` format only to endpoints that advertise it, and CSV to
+  any other (third-party) image.
+* ``POST /invocations`` — the container contract (``Content-Type``, ``Accept``,
+  ``X-Amzn-SageMaker-Custom-Attributes`` echoed back, ``X-Amzn-SageMaker-Target-Model``).
+* ``POST /endpoints/{name}/invocations`` — the SageMaker *runtime* API route, so that
+  ``boto3.client("sagemaker-runtime").invoke_endpoint`` with
+  ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` pointed here works. Failures are answered as
+  the service does: HTTP 424 ``ModelError`` with ``OriginalStatusCode``/``OriginalMessage``.
+* ``GET /execution-parameters`` — as the XGBoost container (batch transform hints).
+
+Successful invocations carry a ``Server-Timing`` header (``read``, ``parse``, ``predict``,
+``encode``, in milliseconds) so a client can tell model time from transport time.
+
+Requests whose body is at most ``CLARIFY_RUNNER_INLINE_MAX_BYTES`` (default 256 KiB) are
+computed on the event loop (a thread hand-off would cost more than they do); larger ones
+and first-use model loads run in a worker thread so that ``/ping`` stays responsive.
+
+Environment: ``MAX_CONTENT_LENGTH`` (request limit in bytes, default 6291456 = 6 MiB),
+``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT``, ``SAGEMAKER_INFERENCE_OUTPUT`` (see
+:mod:`local_endpoint.encode`), ``CLARIFY_RUNNER_MODEL_FLAVOR`` / ``CLARIFY_RUNNER_MODEL_FILE``
+(see :mod:`local_endpoint.models`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from local_endpoint import encode as enc
+from local_endpoint.decode import NPY, decode, media_type
+from local_endpoint.errors import BadRequest, EndpointError, ModelFailure, PayloadTooLarge
+from local_endpoint.registry import ModelRegistry
+
+log = logging.getLogger("local_endpoint")
+
+DEFAULT_MODEL_DIR = "/opt/ml/model"
+MODEL_DIR_ENV = "CLARIFY_RUNNER_MODEL_DIR"
+MAX_CONTENT_LENGTH_ENV = "MAX_CONTENT_LENGTH"
+DEFAULT_MAX_CONTENT_LENGTH = 6 * 1024 * 1024
+INLINE_ENV = "CLARIFY_RUNNER_INLINE_MAX_BYTES"
+DEFAULT_INLINE_MAX_BYTES = 256 * 1024
+ADVERTISE_HEADER = "X-Clarify-Runner-Accept"
+CUSTOM_ATTRIBUTES = "x-amzn-sagemaker-custom-attributes"
+TARGET_MODEL = "x-amzn-sagemaker-target-model"
+
+
+class Settings:
+    """Per-process settings read once from the environment."""
+
+    def __init__(self) -> None:
+        self.max_content_length = int(os.environ.get(MAX_CONTENT_LENGTH_ENV, DEFAULT_MAX_CONTENT_LENGTH))
+        self.default_accept = media_type(os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT")) or None
+        self.output_keys = enc.parse_output_keys(os.environ.get(enc.OUTPUT_ENV))
+        self.inline_max_bytes = int(os.environ.get(INLINE_ENV, DEFAULT_INLINE_MAX_BYTES))
+
+
+def _check_features(model_n: int | None, X: np.ndarray) -> None:
+    if model_n is not None and X.shape[1] != model_n:
+        raise BadRequest(f"each record has {X.shape[1]} features, but the model expects {model_n}")
+
+
+def infer(
+    registry: ModelRegistry,
+    settings: Settings,
+    body: bytes,
+    content_type: str | None,
+    accept: str | None,
+    target: str | None,
+    timings: dict[str, float] | None = None,
+) -> tuple[bytes, str]:
+    """Decode, predict and encode one request; returns ``(body, response content type)``.
+
+    When ``timings`` is given, the seconds spent in ``parse``, ``predict`` and ``encode``
+    are stored in it.
+    """
+    kind = media_type(content_type)
+    out_type = enc.choose_accept(accept, kind, settings.default_accept)
+    model = registry.get(target)
+    t0 = time.perf_counter()
+    X = decode(body, content_type)
+    _check_features(model.n_features, X)
+    t1 = time.perf_counter()
+    try:
+        prediction = model.predict(X)
+    except Exception as exc:  # noqa: BLE001 - any model failure is reported to the caller
+        raise ModelFailure(f"the model raised {type(exc).__name__}: {exc}") from exc
+    if prediction.n != X.shape[0]:
+        raise ModelFailure(f"the model returned {prediction.n} rows for {X.shape[0]} records")
+    t2 = time.perf_counter()
+    selected = enc.select(prediction, settings.output_keys)
+    payload = enc.encode(selected, out_type, settings.output_keys is not None)
+    if timings is not None:
+        timings.update(parse=t1 - t0, predict=t2 - t1, encode=time.perf_counter() - t2)
+    return payload, out_type
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"request body of {declared} bytes is over the limit of {limit} bytes")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(model_dir: str | Path | None = None) -> Starlette:
+    """Build the ASGI app serving the model(s) in ``model_dir`` (default ``/opt/ml/model``).
+
+    The model of a single-model folder is loaded here, so the app answers ``/ping`` only
+    once it is ready; models of a multi-model folder are loaded on first use.
+    """
+    model_dir = Path(model_dir or os.environ.get(MODEL_DIR_ENV) or DEFAULT_MODEL_DIR)
+    registry = ModelRegistry(model_dir)
+    settings = Settings()
+    if registry.default is not None:
+        m = registry.default
+        log.info("loaded %s model %s (%s features)", m.flavor, m.path, m.n_features)
+    else:
+        log.info("model folder %s: one model per name, loaded on first use: %s", model_dir, registry.names())
+
+    async def ping(request: Request) -> Response:
+        return Response(b"", status_code=200, headers={ADVERTISE_HEADER: NPY})
+
+    async def execution_parameters(request: Request) -> Response:
+        doc = {
+            "MaxConcurrentTransforms": 1,
+            "BatchStrategy": "MULTI_RECORD",
+            "MaxPayloadInMB": max(1, settings.max_content_length // (1024 * 1024)),
+        }
+        return Response(json.dumps(doc), media_type="application/json")
+
+    async def _handle(request: Request) -> Response:
+        headers = request.headers
+        t0 = time.perf_counter()
+        body = await _read_body(request, settings.max_content_length)
+        timings = {"read": time.perf_counter() - t0}
+        args = (
+            registry,
+            settings,
+            body,
+            headers.get("content-type"),
+            headers.get("accept"),
+            headers.get(TARGET_MODEL),
+            timings,
+        )
+        if len(body) <= settings.inline_max_bytes and registry.is_loaded(headers.get(TARGET_MODEL)):
+            # Small requests run on the event loop: a thread hand-off costs more than they do.
+            payload, out_type = infer(*args)
+        else:
+            # Large requests and first-use model loads run in a thread, so /ping stays responsive.
+            payload, out_type = await run_in_threadpool(infer, *args)
+        extra = {"Server-Timing": ", ".join(f"{k};dur={v * 1e3:.3f}" for k, v in timings.items())}
+        custom = headers.get(CUSTOM_ATTRIBUTES)
+        if custom is not None:
+            extra["X-Amzn-SageMaker-Custom-Attributes"] = custom
+        return Response(payload, media_type=out_type, headers=extra)
+
+    async def invocations(request: Request) -> Response:
+        try:
+            return await _handle(request)
+        except EndpointError as exc:
+            if exc.status >= 500:
+                log.error("invocation failed: %s", exc.message)
+            return Response(exc.message, status_code=exc.status, media_type="text/plain")
+        except Exception as exc:  # noqa: BLE001 - a bug must not take the server down
+            log.exception("unexpected error")
+            return Response(f"internal error: {type(exc).__name__}: {exc}", status_code=500)
+
+    async def runtime_invocations(request: Request) -> Response:
+        try:
+            try:
+                return await _handle(request)
+            except EndpointError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a bug must not take the server down
+                log.exception("unexpected error")
+                raise ModelFailure(f"internal error: {type(exc).__name__}: {exc}") from exc
+        except EndpointError as exc:
+            if isinstance(exc, PayloadTooLarge):
+                doc = {"__type": "ValidationError", "message": exc.message}
+                return Response(
+                    json.dumps(doc),
+                    status_code=400,
+                    media_type="application/json",
+                    headers={"x-amzn-ErrorType": "ValidationError"},
+                )
+            kind = "client" if exc.status < 500 else "server"
+            doc = {
+                "__type": "ModelError",
+                "message": f"Received {kind} error ({exc.status}) from primary with message "
+                f'"{exc.message}". See the endpoint log for more information.',
+                "OriginalStatusCode": exc.status,
+                "OriginalMessage": exc.message,
+            }
+            return Response(
+                json.dumps(doc),
+                status_code=424,
+                media_type="application/json",
+                headers={"x-amzn-ErrorType": "ModelError"},
+            )
+
+    routes = [
+        Route("/ping", ping, methods=["GET", "POST"]),
+        Route("/execution-parameters", execution_parameters, methods=["GET"]),
+        Route("/invocations", invocations, methods=["POST"]),
+        Route("/endpoints/{name}/invocations", runtime_invocations, methods=["POST"]),
+    ]
+    return Starlette(routes=routes)
+
+
+def app_from_env() -> Starlette:
+    """uvicorn factory: the app for the folder named by ``CLARIFY_RUNNER_MODEL_DIR``."""
+    if not logging.getLogger().handlers:  # worker processes start with bare logging
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return create_app(os.environ.get(MODEL_DIR_ENV) or DEFAULT_MODEL_DIR)
