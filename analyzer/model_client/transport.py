@@ -1,0 +1,253 @@
+"""Transports: how one request body reaches a model endpoint.
+
+Two transports answer the same small interface (:class:`Transport`):
+
+* :class:`HttpTransport` posts to ``<url>/invocations`` of one or more container replicas
+  with pooled ``requests`` sessions (one per thread and replica);
+* :class:`SageMakerRuntimeTransport` calls ``sagemaker-runtime`` ``InvokeEndpoint`` through
+  boto3 (honours ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME``), with botocore's own retries off so
+  that the model client's retry policy applies exactly once.
+
+A transport never retries; it reports what happened as a :class:`Reply` (any HTTP status)
+or raises :class:`TransportError` (no HTTP answer: refused, dropped, timed out).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import requests
+
+FAST_PATH_HEADER = "X-Clarify-Runner-Accept"
+CUSTOM_ATTRIBUTES_HEADER = "X-Amzn-SageMaker-Custom-Attributes"
+TARGET_MODEL_HEADER = "X-Amzn-SageMaker-Target-Model"
+
+
+@dataclass
+class Reply:
+    """An HTTP answer: status code, body and (lower-cased) headers."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def text(self, limit: int = 500) -> str:
+        """The body as text for error messages (lossy, truncated)."""
+        text = self.body.decode("utf-8", errors="replace")
+        return text if len(text) <= limit else text[:limit] + "..."
+
+
+class TransportError(Exception):
+    """No HTTP answer was received (connection refused or dropped, timeout)."""
+
+    def __init__(self, message: str, *, timeout: bool = False) -> None:
+        super().__init__(message)
+        self.timeout = timeout
+
+
+class Transport:
+    """Interface of a transport. ``n_replicas`` requests may go to distinct replicas."""
+
+    n_replicas: int = 1
+    description: str = ""
+
+    def invoke(
+        self,
+        body: bytes,
+        *,
+        content_type: str,
+        accept: str,
+        custom_attributes: str | None = None,
+        target_model: str | None = None,
+        timeout: float = 60.0,
+        replica: int = 0,
+    ) -> Reply:
+        """Send one request and return the answer (raise :class:`TransportError` if none)."""
+        raise NotImplementedError
+
+    def fast_path_types(self) -> set[str]:
+        """Binary request types the endpoint advertises (``application/x-npy``), else empty."""
+        return set()
+
+    def close(self) -> None:
+        """Release pooled connections."""
+
+
+class HttpTransport(Transport):
+    """POST to ``<url>/invocations`` of container replicas over pooled HTTP sessions.
+
+    Args:
+        urls: Base URLs (``http://host:port``) of the replicas; requests go round-robin.
+        pool_size: Connections kept per replica and thread.
+    """
+
+    def __init__(self, urls: str | list[str] | tuple[str, ...], *, pool_size: int = 4) -> None:
+        if isinstance(urls, str):
+            urls = [urls]
+        self.urls = [u.rstrip("/") for u in urls]
+        if not self.urls:
+            raise ValueError("HttpTransport needs at least one URL")
+        self.n_replicas = len(self.urls)
+        self.description = ", ".join(self.urls)
+        self._pool_size = pool_size
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            adapter = requests.adapters.HTTPAdapter(
+                pool_connections=self.n_replicas, pool_maxsize=self._pool_size, max_retries=0
+            )
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
+
+    def invoke(
+        self,
+        body: bytes,
+        *,
+        content_type: str,
+        accept: str,
+        custom_attributes: str | None = None,
+        target_model: str | None = None,
+        timeout: float = 60.0,
+        replica: int = 0,
+    ) -> Reply:
+        """POST ``body`` to ``<url>/invocations`` of replica ``replica % n_replicas``."""
+        url = self.urls[replica % self.n_replicas] + "/invocations"
+        headers = {"Content-Type": content_type, "Accept": accept}
+        if custom_attributes is not None:
+            headers[CUSTOM_ATTRIBUTES_HEADER] = custom_attributes
+        if target_model is not None:
+            headers[TARGET_MODEL_HEADER] = target_model
+        try:
+            resp = self._session().post(url, data=body, headers=headers, timeout=timeout)
+            content = resp.content
+        except requests.Timeout as exc:
+            raise TransportError(f"no answer from {url} within {timeout:g} s ({exc})", timeout=True) from None
+        except requests.RequestException as exc:
+            raise TransportError(f"connection to {url} failed: {exc}") from None
+        return Reply(resp.status_code, content, {k.lower(): v for k, v in resp.headers.items()})
+
+    def fast_path_types(self) -> set[str]:
+        """Types every replica advertises in the ``X-Clarify-Runner-Accept`` header of /ping."""
+        common: set[str] | None = None
+        for url in self.urls:
+            try:
+                resp = self._session().get(url + "/ping", timeout=5)
+            except requests.RequestException:
+                return set()
+            advertised = {
+                t.strip().lower() for t in resp.headers.get(FAST_PATH_HEADER, "").split(",") if t.strip()
+            }
+            if resp.status_code != 200:
+                advertised = set()
+            common = advertised if common is None else common & advertised
+        return common or set()
+
+    def close(self) -> None:
+        """Close every pooled session."""
+        with self._lock:
+            for s in self._sessions:
+                s.close()
+            self._sessions.clear()
+        self._local = threading.local()
+
+
+class SageMakerRuntimeTransport(Transport):
+    """Invoke a named endpoint with boto3 ``sagemaker-runtime`` ``InvokeEndpoint``.
+
+    Args:
+        endpoint_name: The SageMaker endpoint.
+        region: AWS region (default: boto3's).
+        client: A ready ``sagemaker-runtime`` client (tests); built with retries off otherwise.
+        endpoint_url: Override the service URL (default: boto3's, which honours
+            ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME``).
+        max_connections: Size of botocore's connection pool.
+    """
+
+    def __init__(
+        self,
+        endpoint_name: str,
+        *,
+        region: str | None = None,
+        client=None,
+        endpoint_url: str | None = None,
+        max_connections: int = 10,
+        read_timeout: float = 70.0,
+    ) -> None:
+        self.endpoint_name = endpoint_name
+        self.description = f"SageMaker endpoint {endpoint_name}"
+        if client is None:
+            import boto3
+            from botocore.config import Config
+
+            config = Config(
+                retries={"total_max_attempts": 1, "mode": "standard"},
+                max_pool_connections=max_connections,
+                read_timeout=read_timeout,
+                connect_timeout=10,
+            )
+            client = boto3.client(
+                "sagemaker-runtime", region_name=region, endpoint_url=endpoint_url, config=config
+            )
+        self._client = client
+
+    def invoke(
+        self,
+        body: bytes,
+        *,
+        content_type: str,
+        accept: str,
+        custom_attributes: str | None = None,
+        target_model: str | None = None,
+        timeout: float = 60.0,
+        replica: int = 0,
+    ) -> Reply:
+        """Call ``InvokeEndpoint``; service errors come back as a :class:`Reply` with their status."""
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            ReadTimeoutError,
+        )
+        from botocore.exceptions import (
+            ConnectionError as BotoConnectionError,
+        )
+
+        kwargs = {
+            "EndpointName": self.endpoint_name,
+            "Body": body,
+            "ContentType": content_type,
+            "Accept": accept,
+        }
+        if custom_attributes is not None:
+            kwargs["CustomAttributes"] = custom_attributes
+        if target_model is not None:
+            kwargs["TargetModel"] = target_model
+        try:
+            resp = self._client.invoke_endpoint(**kwargs)
+            content = resp["Body"].read()
+        except ClientError as exc:
+            err = exc.response.get("Error", {})
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
+            message = err.get("Message", "")
+            original = exc.response.get("OriginalMessage")
+            if original:
+                message = f"{message} (original message: {original})"
+            text = f"{err.get('Code', 'Error')}: {message}"
+            return Reply(int(status), text.encode("utf-8"), {"x-error-code": err.get("Code", "")})
+        except ReadTimeoutError as exc:
+            raise TransportError(f"{self.description} did not answer in time: {exc}", timeout=True) from None
+        except (BotoConnectionError, BotoCoreError) as exc:
+            raise TransportError(f"connection to {self.description} failed: {exc}") from None
+        headers = {"content-type": resp.get("ContentType", "")}
+        if "CustomAttributes" in resp:
+            headers["x-amzn-sagemaker-custom-attributes"] = resp["CustomAttributes"]
+        return Reply(200, content, headers)
