@@ -1,0 +1,370 @@
+"""Varying players and deduplicated synthetic rows (pure computation, no I/O).
+
+A synthetic row for record x, coalition S and baseline row b is b with the columns of the
+players in S replaced by x's values. Whenever x and b hold the same value in a column, it does
+not matter whether that column is in S, so the row is identified exactly by ``(b, S ∩ D_b)``
+where ``D_b`` is the set of columns in which x and b differ. Rows with ``S ∩ D_b = ∅`` are b
+itself, whose prediction is already known from the baseline call. Only distinct rows are sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+#: Maximum number of columns for which rows are identified by an int64 bit set.
+MAX_DEDUP_COLUMNS = 62
+
+
+def _is_numeric(a: np.ndarray, b: np.ndarray) -> bool:
+    if np.issubdtype(a.dtype, np.number) and np.issubdtype(b.dtype, np.number):
+        return True
+    return bool(np.issubdtype(a.dtype, np.bool_) and np.issubdtype(b.dtype, np.bool_))
+
+
+def varying_players(
+    records: np.ndarray, baseline: np.ndarray, players: list[np.ndarray], chunk: int = 4096
+) -> np.ndarray:
+    """Bool (n, n_players): which players vary, decided exactly as shap's ``varying_groups``.
+
+    Numeric data (both arrays of numeric or both of bool dtype): a player varies unless
+    ``np.allclose(x[cols], baseline[:, cols], equal_nan=True)``. Any other data (object
+    arrays holding strings): unless every baseline value ``==`` x's value.
+    """
+    numeric = _is_numeric(records, baseline)
+    out = np.zeros((len(records), len(players)), dtype=bool)
+    for start in range(0, len(records), chunk):
+        x = records[start : start + chunk, None, :]
+        if numeric:
+            same = np.isclose(x, baseline[None, :, :], rtol=1e-05, atol=1e-08, equal_nan=True)
+        else:
+            same = np.asarray(x == baseline[None, :, :], dtype=bool)
+        same_col = same.all(axis=1)  # (chunk, P)
+        for q, cols in enumerate(players):
+            out[start : start + chunk, q] = ~same_col[:, cols].all(axis=1)
+    return out
+
+
+def _same_object(a: object, b: object) -> bool:
+    return type(a) is type(b) and bool(a == b)
+
+
+_same_object_u = np.frompyfunc(_same_object, 2, 1)
+
+
+def differing_columns(records: np.ndarray, baseline: np.ndarray) -> np.ndarray:
+    """Bool (n, N, P): True where record i and baseline row b hold different values in column c.
+
+    Floats are compared by bit pattern (so a synthetic row is reused only when it is the very
+    same row); other values must have the same type and compare equal.
+    """
+    if records.dtype == np.float64 and baseline.dtype == np.float64:
+        return records.view(np.int64)[:, None, :] != baseline.view(np.int64)[None, :, :]
+    if _is_numeric(records, baseline) and records.dtype == baseline.dtype:
+        return records[:, None, :] != baseline[None, :, :]
+    same = _same_object_u(records.astype(object)[:, None, :], baseline.astype(object)[None, :, :])
+    return ~same.astype(bool)
+
+
+@dataclass
+class SyntheticBlock:
+    """Distinct synthetic rows of a block of records and how to expand their predictions.
+
+    ``rows`` (R, P) are the block's candidate rows, distinct within each record, and
+    ``row_record``/``row_baseline``/``row_keys`` say how each was made (record, baseline row,
+    bit set of the columns taken from the record). ``index[r]`` (n_added_r, N) indexes, for
+    record r of the block, the table ``concat(baseline predictions, predictions of rows)``.
+    """
+
+    rows: np.ndarray
+    index: list[np.ndarray]
+    row_record: np.ndarray | None = None
+    row_baseline: np.ndarray | None = None
+    row_keys: np.ndarray | None = None
+
+
+def player_columns_mask(
+    masks: np.ndarray, varying: np.ndarray, players: list[np.ndarray], n_cols: int
+) -> np.ndarray:
+    """Expand coalition masks over varying players (K, M) into column masks (K, P)."""
+    colmask = np.zeros((masks.shape[0], n_cols), dtype=bool)
+    for q, player in enumerate(varying):
+        colmask[:, players[player]] = masks[:, q : q + 1] != 0
+    return colmask
+
+
+def build_block(
+    records: np.ndarray,
+    baseline: np.ndarray,
+    record_ids: list[int],
+    colmasks: list[np.ndarray],
+    diffs: np.ndarray,
+    need_keys: bool = True,
+) -> SyntheticBlock:
+    """Distinct synthetic rows for the records ``record_ids`` with coalition column masks ``colmasks``.
+
+    ``diffs`` is :func:`differing_columns` for those records, in the same order. Without
+    ``need_keys`` the rows' provenance (``row_record`` etc.) is not returned when it is not
+    needed to build the rows.
+    """
+    n_base, n_cols = baseline.shape
+    if n_cols > MAX_DEDUP_COLUMNS:
+        return _build_block_plain(records, baseline, record_ids, colmasks)
+    pow2 = np.left_shift(np.int64(1), np.arange(n_cols, dtype=np.int64))
+    b_bits = max(1, int(n_base - 1).bit_length())
+    combine = n_cols + b_bits <= 62
+    rec_parts: list[np.ndarray] = []
+    b_parts: list[np.ndarray] = []
+    key_parts: list[np.ndarray] = []
+    row_parts: list[np.ndarray] = []
+    index: list[np.ndarray] = []
+    offset = n_base
+    b_range = np.arange(n_base, dtype=np.int64)
+    for pos, (rid, colmask) in enumerate(zip(record_ids, colmasks, strict=True)):
+        colbits = colmask.astype(np.int64) @ pow2  # (K,)
+        diffbits = diffs[pos].astype(np.int64) @ pow2  # (N,)
+        keys = colbits[:, None] & diffbits[None, :]  # (K, N)
+        used_cols = np.bitwise_or.reduce(colbits) if len(colbits) else np.int64(0)
+        if not np.any(used_cols & ~diffbits):
+            # x differs from every baseline row in every column a coalition can take from x:
+            # all (coalition, baseline row) pairs give distinct rows, none equal to a baseline row.
+            n_rows = keys.size
+            index.append(offset + np.arange(n_rows, dtype=np.int64).reshape(keys.shape))
+            row_parts.append(
+                np.where(colmask[:, None, :], records[rid][None, None, :], baseline[None]).reshape(
+                    n_rows, n_cols
+                )
+            )
+            if need_keys:
+                rec_parts.append(np.full(n_rows, rid, dtype=np.int64))
+                b_parts.append(np.tile(b_range, len(colbits)))
+                key_parts.append(keys.reshape(-1))
+            offset += n_rows
+            continue
+        idx = np.empty(keys.shape, dtype=np.int64)
+        if combine:
+            combined = (keys << b_bits) | b_range[None, :]
+            uniq, inv = np.unique(combined, return_inverse=True)
+            inv = inv.reshape(keys.shape)
+            ukeys = uniq >> b_bits
+            ub = uniq & ((1 << b_bits) - 1)
+            nonzero = ukeys != 0
+            slot = np.cumsum(nonzero) - 1 + offset
+            idx[:] = np.where(nonzero, slot, ub)[inv]
+            r_part, b_part, k_part = (
+                np.full(int(nonzero.sum()), rid, dtype=np.int64),
+                ub[nonzero],
+                ukeys[nonzero],
+            )
+        else:
+            r_list, b_list, k_list = [], [], []
+            start = offset
+            for b in range(n_base):
+                uniq, inv = np.unique(keys[:, b], return_inverse=True)
+                nonzero = uniq != 0
+                slot = np.cumsum(nonzero) - 1 + start
+                idx[:, b] = np.where(nonzero, slot, b)[inv]
+                r_list.append(np.full(int(nonzero.sum()), rid, dtype=np.int64))
+                b_list.append(np.full(int(nonzero.sum()), b, dtype=np.int64))
+                k_list.append(uniq[nonzero])
+                start += int(nonzero.sum())
+            r_part, b_part, k_part = np.concatenate(r_list), np.concatenate(b_list), np.concatenate(k_list)
+        index.append(idx)
+        rec_parts.append(r_part)
+        b_parts.append(b_part)
+        key_parts.append(k_part)
+        row_parts.append(_rows_from_keys(records, baseline, [r_part], [b_part], [k_part], n_cols))
+        offset += len(k_part)
+    if not row_parts:
+        return SyntheticBlock(baseline[:0], index)
+    rows = np.concatenate(row_parts)
+    if not need_keys or len(key_parts) != len(row_parts):
+        return SyntheticBlock(rows, index)
+    return SyntheticBlock(
+        rows, index, np.concatenate(rec_parts), np.concatenate(b_parts), np.concatenate(key_parts)
+    )
+
+
+def _key_bits(keys: np.ndarray, n_cols: int) -> np.ndarray:
+    """uint8 0/1 matrix (R, n_cols) of the int64 bit sets ``keys`` (bit j = column j)."""
+    raw = np.ascontiguousarray(keys, dtype="<i8").view(np.uint8).reshape(-1, 8)[:, : (n_cols + 7) // 8]
+    return np.unpackbits(raw, axis=1, count=n_cols, bitorder="little")
+
+
+def _rows_from_keys(
+    records: np.ndarray,
+    baseline: np.ndarray,
+    rec_parts: list[np.ndarray],
+    b_parts: list[np.ndarray],
+    key_parts: list[np.ndarray],
+    n_cols: int,
+) -> np.ndarray:
+    """Rows ``baseline[b]`` with the columns set in ``key`` taken from ``records[rec]``."""
+    if not key_parts:
+        return baseline[:0]
+    keys = np.ascontiguousarray(np.concatenate(key_parts), dtype="<i8")
+    bits = _key_bits(keys, n_cols).view(bool)
+    rows = baseline[np.concatenate(b_parts)]
+    start = 0
+    for rec, part in zip(rec_parts, key_parts, strict=True):
+        if len(part):
+            stop = start + len(part)
+            np.copyto(rows[start:stop], records[rec[0]][None, :], where=bits[start:stop])
+            start = stop
+    return rows
+
+
+def _build_block_plain(
+    records: np.ndarray, baseline: np.ndarray, record_ids: list[int], colmasks: list[np.ndarray]
+) -> SyntheticBlock:
+    """Without deduplication (more than 62 columns): every (coalition, baseline row) pair."""
+    n_base = baseline.shape[0]
+    parts: list[np.ndarray] = []
+    index: list[np.ndarray] = []
+    offset = n_base
+    for rid, colmask in zip(record_ids, colmasks, strict=True):
+        rep = np.repeat(colmask, n_base, axis=0)
+        parts.append(np.where(rep, records[rid][None, :], np.tile(baseline, (len(colmask), 1))))
+        index.append((offset + np.arange(rep.shape[0], dtype=np.int64)).reshape(len(colmask), n_base))
+        offset += rep.shape[0]
+    rows = np.concatenate(parts) if parts else baseline[:0]
+    return SyntheticBlock(rows, index)
+
+
+def _column_codes(values: np.ndarray) -> np.ndarray:
+    """Integer codes of one column; equal codes mean the very same value (type and bits)."""
+    if values.dtype == np.float64:
+        return pd.factorize(values.view(np.int64))[0]
+    if values.dtype != object:
+        return pd.factorize(values, use_na_sentinel=False)[0]
+    tagged = np.empty(len(values), dtype=object)
+    tagged[:] = [(type(v).__name__, v) if v == v else (type(v).__name__, "nan") for v in values]
+    return pd.factorize(tagged, use_na_sentinel=False)[0]
+
+
+@dataclass
+class Registration:
+    """A block's rows to send, the ids their predictions get, and the per-record index.
+
+    ``shared``: ids and index refer to :attr:`RowCache.table` (cross-block deduplication);
+    otherwise to the block's own table ``concat(first predictions, this block's predictions)``.
+    """
+
+    rows: np.ndarray
+    ids: np.ndarray
+    index: list[np.ndarray]
+    shared: bool
+
+
+class RowCache:
+    """Ids of the distinct rows sent to the model, and their predictions.
+
+    Ids ``0..N-1`` are the baseline rows and ``N..N+n-1`` the records (both predicted in the
+    first call, ``first_predictions``). When every row can be encoded exactly as one int64 (the
+    product of the columns' numbers of distinct values fits in 62 bits), rows are deduplicated
+    across records and blocks by content, and their predictions kept in :attr:`table` (at most
+    ``max_rows`` rows; past that, deduplication falls back to within each record). Otherwise
+    rows are deduplicated within each record only (see :func:`build_block`) and each block's
+    predictions are dropped once its records are solved.
+    """
+
+    def __init__(
+        self,
+        records: np.ndarray,
+        baseline: np.ndarray,
+        n_first: int,
+        max_rows: int = 8_000_000,
+    ) -> None:
+        n_base, n_cols = baseline.shape
+        self.n_first = n_first
+        self.first = np.zeros((n_first, 0))
+        self.table = np.zeros((0, 0))
+        self.size = self.n_first
+        self.n_base = n_base
+        self.max_rows = max_rows
+        self.known: dict[int, int] | None = None
+        both = np.concatenate([baseline, records]) if len(records) else baseline
+        if n_cols > MAX_DEDUP_COLUMNS:
+            return
+        codes = np.empty(both.shape, dtype=np.int64)
+        product = 1
+        for j in range(n_cols):
+            codes[:, j] = _column_codes(both[:, j])
+            product *= int(codes[:, j].max()) + 1
+            if product >= 2**62:
+                return
+        radix = np.ones(n_cols, dtype=np.int64)
+        for j in range(1, n_cols):
+            radix[j] = radix[j - 1] * (int(codes[:, j - 1].max()) + 1)
+        self.base_codes = codes[:n_base]
+        self.rec_codes = codes[n_base:]
+        self.radix = radix
+        self.base_keys = self.base_codes @ radix
+        self.known = {}
+        for gid, key in enumerate((codes @ radix).tolist()):
+            self.known.setdefault(key, gid)
+
+    @property
+    def shared(self) -> bool:
+        """Whether rows are still deduplicated across records and blocks."""
+        return self.known is not None
+
+    def register(self, block: SyntheticBlock) -> Registration:
+        """Assign ids to the block's candidate rows and pick the ones to send."""
+        n_base = self.n_base
+        n_cand = len(block.rows)
+        if self.known is not None and self.size + n_cand > self.max_rows:
+            self.known = None  # memory bound reached: stop deduplicating across blocks
+        if self.known is None or n_cand == 0 or block.row_keys is None:
+            ids = self.n_first + np.arange(n_cand, dtype=np.int64)
+            lut = np.concatenate([np.arange(n_base, dtype=np.int64), ids])
+            return Registration(block.rows, ids, [lut[i] for i in block.index], shared=False)
+        n_cols = block.rows.shape[1]
+        bits = _key_bits(block.row_keys, n_cols).astype(np.int64)
+        delta = (self.rec_codes[block.row_record] - self.base_codes[block.row_baseline]) * self.radix
+        row_keys = self.base_keys[block.row_baseline] + (bits * delta).sum(axis=1)
+        uniq, first, inv = np.unique(row_keys, return_index=True, return_inverse=True)
+        uniq_ids = np.empty(len(uniq), dtype=np.int64)
+        new_pos: list[int] = []
+        next_id = self.size
+        for u, key in enumerate(uniq.tolist()):
+            found = self.known.get(key)
+            if found is None:
+                self.known[key] = next_id
+                found = next_id
+                next_id += 1
+                new_pos.append(u)
+            uniq_ids[u] = found
+        new = np.array(new_pos, dtype=np.int64)
+        self._reserve(len(new))
+        lut = np.concatenate([np.arange(n_base, dtype=np.int64), uniq_ids[inv.reshape(-1)]])
+        return Registration(block.rows[first[new]], uniq_ids[new], [lut[i] for i in block.index], shared=True)
+
+    def set_first(self, first_predictions: np.ndarray) -> None:
+        """Predictions of the first call (baseline rows, then records); call before any lookup."""
+        self.first = first_predictions
+        table = np.empty((max(self.size, 2 * self.n_first, 1024), first_predictions.shape[1]))
+        table[: self.n_first] = first_predictions
+        self.table = table
+
+    def _reserve(self, n_new: int) -> None:
+        self.size += n_new
+
+    def _ensure_capacity(self) -> None:
+        if self.size > len(self.table):
+            grown = np.empty((max(self.size, 2 * len(self.table)), self.table.shape[1]))
+            grown[: len(self.table)] = self.table
+            self.table = grown
+
+    def predictions(self, registration: Registration, predictions: np.ndarray) -> np.ndarray:
+        """The table ``registration.index`` refers to, once its rows' ``predictions`` are known."""
+        if registration.shared:
+            self._ensure_capacity()
+            if len(predictions):
+                self.table[registration.ids] = predictions
+            return self.table
+        if len(predictions) == 0:
+            return self.first
+        return np.concatenate([self.first, predictions])

@@ -1,0 +1,73 @@
+"""Kernel SHAP with the model served by local_endpoint and called through ModelClient.
+
+Same comparison as tests/test_kernel_shap.py: values equal shap.KernelExplainer's (in process,
+same seed) to 1e-12 relative, although every prediction now goes over HTTP.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analyzer.explain import kernel_shap
+from tests._explain_helpers import classifier, shap_reference
+from tests.test_kernel_shap import assert_same
+
+testing = pytest.importorskip("local_endpoint.testing", reason="local_endpoint is not available")
+model_client = pytest.importorskip("analyzer.model_client", reason="analyzer.model_client is not available")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """Binary and 3-class GBC models behind one multi-model endpoint."""
+    root = tmp_path_factory.mktemp("shap-models")
+    models = {}
+    for name, n_classes in (("binary", 2), ("multi", 3)):
+        model, X = classifier(12, n_classes)
+        testing.save_sklearn_model(model, root / name)
+        models[name] = (model, X)
+    ep = testing.start_endpoint(root)
+    try:
+        yield ep.url, models
+    finally:
+        ep.stop()
+
+
+def client(url: str, target: str, **kwargs):
+    transport = model_client.HttpTransport(url)
+    names = [f"f{j}" for j in range(12)]
+    return model_client.ModelClient(
+        transport, feature_names=names, target_model=target, progress=False, **kwargs
+    )
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["npy", "csv"])
+@pytest.mark.parametrize(
+    ("target", "link", "nsamples"), [("binary", "identity", "auto"), ("multi", "logit", 500)]
+)
+def test_over_http_matches_shap(served, target: str, link: str, nsamples, fast_path: bool) -> None:
+    url, models = served
+    model, X = models[target]
+    baseline, records = X[:10], X[200:203]
+    ref, expected = shap_reference(
+        model.predict_proba, baseline, records, nsamples=nsamples, link=link, seed=21
+    )
+    sent: list[int] = []
+    with client(url, target, use_fast_path=fast_path) as c:
+
+        def predict(rows: np.ndarray) -> np.ndarray:
+            sent.append(len(rows))
+            return c.predict_scores(rows)
+
+        result = kernel_shap(
+            records,
+            baseline,
+            predict,
+            num_samples=None if nsamples == "auto" else nsamples,
+            seed=21,
+            use_logit=link == "logit",
+            max_rows_per_call=25_000,
+        )
+    assert sum(sent) == result.model_rows
+    assert_same(result.local, ref)
+    assert_same(result.expected_value, expected)
