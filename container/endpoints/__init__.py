@@ -1,0 +1,148 @@
+"""The shadow endpoint: where a processing job's predictions come from.
+
+``open_shadow_endpoint(predictor, ...)`` is the one entry point. For ``predictor.endpoint_name``
+it uses that endpoint as it is (never deleted). For ``predictor.model_name`` it starts a shadow
+endpoint with one of three interchangeable backends and always tears it down afterwards:
+
+* ``docker``: ``initial_instance_count`` containers of the model's image run with ``serve`` on
+  a private network (local use, docker compose);
+* ``subprocess``: ``python -m local_endpoint serve`` processes on 127.0.0.1 (no Docker);
+* ``sagemaker``: CreateEndpointConfig + CreateEndpoint, invoked through sagemaker-runtime (what
+  runs inside a real SageMaker processing job, which has no Docker socket).
+
+``backend="auto"`` (or ``$CLARIFY_RUNNER_ENDPOINT_BACKEND``) picks ``sagemaker`` inside a real
+SageMaker processing job without a Docker socket, ``docker`` when an engine answers, else
+``subprocess``. Multi-instance (Spark) jobs would open one endpoint per host the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from analyzer.endpoint import EndpointHandle
+from analyzer.errors import ConfigError
+from container.endpoints.common import attr
+from container.endpoints.naming import endpoint_name
+
+logger = logging.getLogger(__name__)
+
+BACKENDS = ("docker", "subprocess", "sagemaker")
+BACKEND_ENV = "CLARIFY_RUNNER_ENDPOINT_BACKEND"
+
+__all__ = ["BACKENDS", "choose_backend", "in_sagemaker_job", "open_shadow_endpoint"]
+
+
+def in_sagemaker_job(opt_ml: str | os.PathLike[str] | None = None) -> bool:
+    """Whether ``processingjobconfig.json`` names a real SageMaker job (an ``arn:`` job ARN).
+
+    SDK local mode writes the job name as ``ProcessingJobArn``; that is not an ARN.
+    """
+    root = Path(opt_ml or os.environ.get("CLARIFY_RUNNER_OPT_ML", "/opt/ml"))
+    try:
+        cfg = json.loads((root / "config" / "processingjobconfig.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(cfg, dict) and str(cfg.get("ProcessingJobArn") or "").startswith("arn:")
+
+
+def choose_backend(requested: str = "auto", *, opt_ml: str | os.PathLike[str] | None = None) -> str:
+    """Resolve ``auto`` (or ``$CLARIFY_RUNNER_ENDPOINT_BACKEND``) to one of :data:`BACKENDS`."""
+    from container.endpoints.docker_backend import docker_available
+
+    if requested == "auto":
+        requested = os.environ.get(BACKEND_ENV, "auto") or "auto"
+    if requested != "auto":
+        if requested not in BACKENDS:
+            raise ConfigError(
+                f"unknown endpoint backend {requested!r}; use one of auto, {', '.join(BACKENDS)}"
+            )
+        return requested
+    has_docker = docker_available()
+    if in_sagemaker_job(opt_ml) and not has_docker:
+        return "sagemaker"
+    return "docker" if has_docker else "subprocess"
+
+
+@contextlib.contextmanager
+def open_shadow_endpoint(
+    predictor: Any,
+    *,
+    backend: str = "auto",
+    models_file: Path | None = None,
+    stop_event: threading.Event | None = None,
+) -> Iterator[EndpointHandle]:
+    """Yield an :class:`EndpointHandle` for ``predictor``; tear down what was started on exit.
+
+    Args:
+        predictor: The ``predictor`` section (attributes or dict keys named as in
+            analysis_config.json: ``model_name``, ``endpoint_name``, ``endpoint_name_prefix``,
+            ``initial_instance_count``, ``instance_type``, ``accelerator_type``, ...).
+        backend: ``auto``, ``docker``, ``subprocess`` or ``sagemaker``.
+        models_file: Local models file for offline use (see :mod:`container.endpoints.models`).
+        stop_event: When set, waiting for the endpoint stops (raises ``StopRequested``).
+    """
+    from container.endpoints.sagemaker_backend import use_existing_endpoint
+
+    existing = attr(predictor, "endpoint_name")
+    if existing:
+        with use_existing_endpoint(existing, stop_event=stop_event) as handle:
+            yield handle
+        return
+    model_name = attr(predictor, "model_name")
+    if not model_name:
+        raise ConfigError("predictor needs model_name or endpoint_name to get predictions")
+    count = int(attr(predictor, "initial_instance_count", 1))
+    if count < 1:
+        raise ConfigError(f"predictor.initial_instance_count must be at least 1, got {count}")
+    chosen = choose_backend(backend)
+    name = endpoint_name(model_name, attr(predictor, "endpoint_name_prefix"))
+    logger.info("Spinning up shadow endpoint")
+    with _open_backend(chosen, name, model_name, predictor, count, models_file, stop_event) as handle:
+        yield handle
+
+
+@contextlib.contextmanager
+def _open_backend(
+    chosen: str,
+    name: str,
+    model_name: str,
+    predictor: Any,
+    count: int,
+    models_file: Path | None,
+    stop_event: threading.Event | None,
+) -> Iterator[EndpointHandle]:
+    if chosen == "sagemaker":
+        from container.endpoints.sagemaker_backend import open_sagemaker_endpoint
+
+        with open_sagemaker_endpoint(
+            name,
+            model_name,
+            count=count,
+            instance_type=attr(predictor, "instance_type"),
+            accelerator_type=attr(predictor, "accelerator_type"),
+            stop_event=stop_event,
+        ) as handle:
+            yield handle
+        return
+    from container.endpoints.models import resolve_model
+
+    spec = resolve_model(model_name, models_file)
+    if chosen == "docker":
+        from container.endpoints.docker_backend import open_docker_endpoint
+
+        logger.info("Creating endpoint: '%s' (%d Docker container(s))", name, count)
+        with open_docker_endpoint(name, spec, count=count, stop_event=stop_event) as handle:
+            yield handle
+    else:
+        from container.endpoints.subprocess_backend import open_subprocess_endpoint
+
+        logger.info("Creating endpoint: '%s' (%d local_endpoint process(es))", name, count)
+        with open_subprocess_endpoint(name, spec, count=count, stop_event=stop_event) as handle:
+            yield handle

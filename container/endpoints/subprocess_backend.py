@@ -1,0 +1,83 @@
+"""Shadow endpoint as ``python -m local_endpoint serve`` subprocesses on 127.0.0.1 (no Docker)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from analyzer.endpoint import EndpointHandle
+from container.endpoints import registry
+from container.endpoints.common import wait_for_ping
+from container.endpoints.models import ModelSpec, fetch_model_data
+
+logger = logging.getLogger(__name__)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
+def open_subprocess_endpoint(
+    name: str, spec: ModelSpec, *, count: int = 1, stop_event: threading.Event | None = None
+) -> Iterator[EndpointHandle]:
+    """Serve ``spec``'s artifacts with ``count`` local_endpoint subprocesses; yield their URLs.
+
+    The model image is not used: local_endpoint serves scikit-learn, XGBoost and LightGBM
+    artifacts itself. The processes are stopped (SIGTERM, then SIGKILL) when the block ends.
+    """
+    with tempfile.TemporaryDirectory(prefix="clarify-runner-model-") as tmp:
+        model_dir = fetch_model_data(spec.model_data_url, tmp)
+        env = {**os.environ, **spec.environment}
+        env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")])
+        )
+        procs: list[tuple[subprocess.Popen, Path, int]] = []
+        try:
+            for i in range(count):
+                port = _free_port()
+                log_path = Path(tmp) / f"endpoint-{i + 1}.log"
+                cmd = [sys.executable, "-m", "local_endpoint", "serve", "--model-dir", str(model_dir),
+                       "--port", str(port), "--host", "127.0.0.1", "--workers", "1"]
+                with open(log_path, "wb") as log:
+                    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+                what = f"local endpoint process {proc.pid} ({name})"
+                token = registry.register(what, lambda p=proc: _stop(p))
+                procs.append((proc, log_path, token))
+            urls = tuple(f"http://127.0.0.1:{int(p.args[p.args.index('--port') + 1])}" for p, _, _ in procs)
+
+            def alive() -> str | None:
+                for p, log_path, _ in procs:
+                    if p.poll() is not None:
+                        return log_path.read_text(errors="replace")[-4000:]
+                return None
+
+            seconds = wait_for_ping(urls, what=f"local endpoint {name}", stop_event=stop_event, alive=alive)
+            logger.info("Endpoint is in service after %d seconds", round(seconds))
+            yield EndpointHandle(urls=urls, description=f"{name} ({count} local_endpoint process(es))")
+        finally:
+            logger.info("Stop using endpoint: %s", name)
+            for proc, _, token in procs:
+                _stop(proc)
+                registry.done(token)

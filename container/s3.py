@@ -1,0 +1,116 @@
+"""S3 transfers for the processing job: fetch config/model objects, publish the results.
+
+boto3 honours ``AWS_ENDPOINT_URL_S3`` (and ``AWS_ENDPOINT_URL``), so the same code talks to
+AWS, to moto in the tests and to the moto service of docker-compose.yml. Reading datasets
+is ``analyzer.storage``'s job; this module moves whole files.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from analyzer.errors import UserError
+
+logger = logging.getLogger(__name__)
+
+ANALYSIS_FILE = "analysis.json"
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """Split ``s3://bucket/key`` into ``(bucket, key)``; the key may be empty."""
+    if not uri.startswith("s3://"):
+        raise UserError(f"Not an S3 URI: {uri!r} (expected s3://bucket/key)")
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    if not bucket:
+        raise UserError(f"S3 URI {uri!r} has no bucket name")
+    return bucket, key
+
+
+def s3_client() -> Any:
+    """A boto3 S3 client; path-style addressing when an endpoint URL override is set."""
+    import boto3
+    from botocore.config import Config
+
+    custom = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    config = Config(s3={"addressing_style": "path"}) if custom else None
+    return boto3.client("s3", config=config)
+
+
+def list_keys(uri: str, client: Any = None) -> list[str]:
+    """Keys of every object at ``uri``: the object itself, or all objects under the prefix."""
+    client = client or s3_client()
+    bucket, key = parse_s3_uri(uri)
+    keys: list[str] = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key):
+        for obj in page.get("Contents", []):
+            k = obj["Key"]
+            if k == key or not key or key.endswith("/") or k.startswith(key + "/"):
+                if not k.endswith("/"):
+                    keys.append(k)
+    return sorted(keys)
+
+
+def download(uri: str, dest_dir: str | os.PathLike[str], client: Any = None) -> list[Path]:
+    """Download the object or every object under the prefix ``uri`` into ``dest_dir``.
+
+    Object keys keep their path relative to the prefix (an exact object keeps its base name).
+    Raises :class:`UserError` naming the URI when nothing is there.
+    """
+    client = client or s3_client()
+    bucket, key = parse_s3_uri(uri)
+    keys = list_keys(uri, client)
+    if not keys:
+        raise UserError(f"No S3 object found at {uri}")
+    dest = Path(dest_dir)
+    out = []
+    for k in keys:
+        rel = Path(k).name if k == key else k[len(key) :].lstrip("/")
+        target = dest / rel
+        if ".." in Path(rel).parts:
+            raise UserError(f"S3 key {k!r} escapes the download folder")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        client.download_file(bucket, k, str(target))
+        out.append(target)
+    logger.info("Downloaded %d object(s) from %s", len(out), uri)
+    return out
+
+
+def output_files(local_dir: str | os.PathLike[str]) -> list[Path]:
+    """Regular files under ``local_dir`` in upload order: ``analysis.json`` (top level) last.
+
+    Symlinks are skipped, as SageMaker's own output upload does.
+    """
+    root = Path(local_dir)
+    files = sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+    files.sort(key=lambda p: p.parent == root and p.name == ANALYSIS_FILE)
+    return files
+
+
+def upload_outputs(local_dir: str | os.PathLike[str], s3_prefix: str, client: Any = None) -> list[str]:
+    """Upload every file under ``local_dir`` to ``s3_prefix``; return the uploaded URIs.
+
+    Call this only after the analysis succeeded (the job stages outputs locally first).
+    ``analysis.json`` is uploaded last, so a reader that waits for it sees a complete set. If
+    an upload fails, the objects already uploaded by this call are deleted again before the
+    error is re-raised, so a failed job leaves no partial result under the prefix.
+    """
+    client = client or s3_client()
+    bucket, prefix = parse_s3_uri(s3_prefix.rstrip("/"))
+    root = Path(local_dir)
+    done: list[str] = []
+    try:
+        for path in output_files(root):
+            key = "/".join(p for p in (prefix, path.relative_to(root).as_posix()) if p)
+            client.upload_file(str(path), bucket, key)
+            done.append(key)
+    except BaseException:
+        for key in done:
+            try:
+                client.delete_object(Bucket=bucket, Key=key)
+            except Exception:  # noqa: BLE001 - best effort rollback, the original error matters
+                logger.warning("Could not delete partial output s3://%s/%s", bucket, key)
+        raise
+    return [f"s3://{bucket}/{k}" for k in done]
