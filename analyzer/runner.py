@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +43,9 @@ class RunOptions:
     report_tolerance: float = 0.1
     stop_event: threading.Event | None = None
     config_path: str | None = None
+    #: Called once the last prediction is made, so the caller can tear the shadow endpoint
+    #: down before the report is written (the real container's order).
+    release_endpoint: Callable[[], None] | None = None
 
 
 def needs_model(cfg: AnalysisConfig) -> bool:
@@ -115,7 +119,10 @@ def run_analysis(
         from analyzer.model_client import ModelClient
 
         client = ModelClient.from_predictor(
-            cfg.predictor, dataset_type=cfg.dataset_type, feature_names=dataset.feature_names, endpoint=endpoint
+            cfg.predictor,
+            dataset_type=cfg.dataset_type,
+            feature_names=dataset.feature_names,
+            endpoint=endpoint,
         )
 
     analysis: dict[str, Any] = {"version": "1.0"}
@@ -143,9 +150,11 @@ def run_analysis(
         if client is not None:
             client.log_summary()
             client.close()
+        if options.release_endpoint is not None:
+            options.release_endpoint()
 
     path = write_analysis(output_dir, analysis)
-    logger.info("Collected analyses: written to %s", path)
+    logger.info("Collected analyses: %s", path.name)
 
     if methods.report is not None:
         _report(cfg, dataset, analysis, output_dir, shap_files, started, started_at, endpoint, options)
@@ -218,7 +227,9 @@ def _feature_indices(names: list[Any] | None, feature_names: list[str], key: str
         elif name in feature_names:
             out.append(feature_names.index(name))
         else:
-            raise UserError(f"Feature names not found. {key}: {name!r} is not one of the features {feature_names}")
+            raise UserError(
+                f"Feature names not found. {key}: {name!r} is not one of the features {feature_names}"
+            )
     return out
 
 
@@ -226,7 +237,13 @@ def _kernel_shap(
     cfg: AnalysisConfig, dataset: Any, client: Any, output_dir: Path, options: RunOptions
 ) -> tuple[dict[str, Any], np.ndarray, dict[str, Path]]:
     from analyzer.dataset import load_baseline
-    from analyzer.explain import aggregate_shap, kernel_shap, kmeans_baseline, shap_section, write_shap_outputs
+    from analyzer.explain import (
+        aggregate_shap,
+        kernel_shap,
+        kmeans_baseline,
+        shap_section,
+        write_shap_outputs,
+    )
 
     shap_cfg = cfg.methods.shap
     _banner("Calculating SHAP values")
@@ -238,7 +255,9 @@ def _kernel_shap(
     else:
         baseline = kmeans_baseline(features_frame, shap_cfg.num_clusters, seed=shap_cfg.seed)
         logger.info("Computed a baseline of %d rows by clustering the dataset", len(baseline))
-    to_explain = _feature_indices(shap_cfg.features_to_explain, feature_names, "methods.shap.features_to_explain")
+    to_explain = _feature_indices(
+        shap_cfg.features_to_explain, feature_names, "methods.shap.features_to_explain"
+    )
     records = dataset.features()
     logger.info("SHAP estimator: %s", options.shap_estimator)
 
@@ -287,7 +306,9 @@ def _as_rows(frame: pd.DataFrame) -> np.ndarray:
     return values.astype(object)
 
 
-def _pdp(cfg: AnalysisConfig, dataset: Any, client: Any, shap_importance: pd.Series | None) -> list[dict[str, Any]]:
+def _pdp(
+    cfg: AnalysisConfig, dataset: Any, client: Any, shap_importance: pd.Series | None
+) -> list[dict[str, Any]]:
     from analyzer.explain import partial_dependence_section
 
     pdp_cfg = cfg.methods.pdp
@@ -341,8 +362,12 @@ def _report(
             {"name": dataset.facet_columns[f.name_or_index], "value_or_threshold": f.value_or_threshold}
             for f in (cfg.facet or [])
         ],
-        "endpoint": (endpoint.description or ", ".join(endpoint.urls) or endpoint.endpoint_name) if endpoint else "none",
-        "methods": [n for n in ("pre_training_bias", "post_training_bias", "shap", "pdp") if getattr(cfg.methods, n)],
+        "endpoint": (endpoint.description or ", ".join(endpoint.urls) or endpoint.endpoint_name)
+        if endpoint
+        else "none",
+        "methods": [
+            n for n in ("pre_training_bias", "post_training_bias", "shap", "pdp") if getattr(cfg.methods, n)
+        ],
         "started_at": started_at,
         "elapsed_seconds": time.monotonic() - started,
         "version": version("clarify-runner"),

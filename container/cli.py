@@ -58,23 +58,31 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run an analysis")
     run.add_argument("--config", required=True, help="analysis_config.json")
     run.add_argument("--data", help="dataset file, folder or s3:// URI (dataset_uri in the config wins)")
-    run.add_argument("--output", default="clarify-output", help="output folder or s3:// prefix (default: %(default)s)")
-    run.add_argument("--endpoint-url", help="send every prediction to this container URL (e.g. http://127.0.0.1:8080)")
+    run.add_argument(
+        "--output", default="clarify-output", help="output folder or s3:// prefix (default: %(default)s)"
+    )
+    run.add_argument(
+        "--endpoint-url", help="send every prediction to this container URL (e.g. http://127.0.0.1:8080)"
+    )
     run.add_argument(
         "--backend",
         default="auto",
         choices=["auto", "docker", "subprocess", "sagemaker"],
         help="how to start the shadow endpoint for predictor.model_name (default: auto)",
     )
-    run.add_argument("--models-file", help="offline model registry: JSON {model_name: {image, model_data_url, ...}}")
+    run.add_argument(
+        "--models-file", help="offline model registry: JSON {model_name: {image, model_data_url, ...}}"
+    )
     run.add_argument(
         "--shap-estimator",
         default="clarify",
-        choices=["clarify", "paired"],
+        choices=["clarify", "leverage"],
         help="clarify: identical to Clarify/shap.KernelExplainer (default); "
-        "paired: paired sampling, more accurate per model call, NOT identical to Clarify",
+        "leverage: paired leverage sampling, more accurate per model call, NOT identical to Clarify",
     )
-    run.add_argument("--report-tolerance", type=float, default=0.1, help="highlight bias metrics this far from fair")
+    run.add_argument(
+        "--report-tolerance", type=float, default=0.1, help="highlight bias metrics this far from fair"
+    )
 
     val = sub.add_parser("validate", help="check config, data and endpoint without running the analysis")
     val.add_argument("--config", required=True)

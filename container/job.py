@@ -79,7 +79,9 @@ def _endpoint_for(
         raise UserError("predictor is required for the requested methods")
     from container.endpoints import open_shadow_endpoint
 
-    with open_shadow_endpoint(cfg.predictor, backend=backend, models_file=models_file, stop_event=stop_event) as h:
+    with open_shadow_endpoint(
+        cfg.predictor, backend=backend, models_file=models_file, stop_event=stop_event
+    ) as h:
         yield h
 
 
@@ -149,13 +151,16 @@ def run_job(
         staging_parent = output_dir
     staging = Path(tempfile.mkdtemp(prefix=".clarify-runner-staging-", dir=staging_parent))
     try:
-        with _endpoint_for(
-            cfg,
-            endpoint_url=endpoint_url,
-            backend=backend,
-            models_file=Path(models_file) if models_file else None,
-            stop_event=stop_event,
-        ) as endpoint:
+        with contextlib.ExitStack() as stack:
+            endpoint = stack.enter_context(
+                _endpoint_for(
+                    cfg,
+                    endpoint_url=endpoint_url,
+                    backend=backend,
+                    models_file=Path(models_file) if models_file else None,
+                    stop_event=stop_event,
+                )
+            )
             analysis = run_analysis(
                 cfg,
                 data_uri=dataset_uri,
@@ -166,6 +171,7 @@ def run_job(
                     report_tolerance=report_tolerance,
                     stop_event=stop_event,
                     config_path=str(config_path),
+                    release_endpoint=stack.close,
                 ),
             )
         if output_s3:

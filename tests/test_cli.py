@@ -29,8 +29,10 @@ def _pretraining_config() -> dict:
         "dataset_type": "text/csv",
         "label": "risk",
         "label_values_or_threshold": [1],
-        "facet": [{"name_or_index": "sex", "value_or_threshold": ["female"]}, {"name_or_index": "age",
-                                                                             "value_or_threshold": [25]}],
+        "facet": [
+            {"name_or_index": "sex", "value_or_threshold": ["female"]},
+            {"name_or_index": "age", "value_or_threshold": [25]},
+        ],
         "group_variable": "job",
         "methods": {"pre_training_bias": {"methods": "all"}},
     }
@@ -85,7 +87,9 @@ def test_validate_reports_three_planted_mistakes(tmp_path: Path, capsys: pytest.
     assert "predictor" in out
 
 
-def test_validate_reports_dataset_problems_and_dead_endpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+def test_validate_reports_dataset_problems_and_dead_endpoint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
     from tests.conftest import free_port
 
     config = _pretraining_config()
@@ -114,7 +118,9 @@ def test_bad_json_exits_1_and_writes_message(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setenv("CLARIFY_RUNNER_OPT_ML", str(opt_ml))
     path = tmp_path / "analysis_config.json"
     path.write_text('{"version": "1.0",\n "dataset_type": "text/csv",,}')
-    code = main(["run", "--config", str(path), "--data", str(GERMAN_CREDIT_CSV), "--output", str(tmp_path / "o")])
+    code = main(
+        ["run", "--config", str(path), "--data", str(GERMAN_CREDIT_CSV), "--output", str(tmp_path / "o")]
+    )
     assert code == 1
     message = (opt_ml / "output" / "message").read_text()
     assert message.startswith("ClientError: Unable to load analysis configuration as JSON.")

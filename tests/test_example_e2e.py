@@ -16,27 +16,62 @@ import pytest
 from tests.conftest import GERMAN_CREDIT_CSV, REPO_ROOT
 
 EXAMPLE = REPO_ROOT / "examples" / "german_credit"
-FEATURES = ["sex", "job", "housing", "saving_accounts", "checking_account", "credit_amount", "duration",
-            "purpose", "age"]
+FEATURES = [
+    "sex",
+    "job",
+    "housing",
+    "saving_accounts",
+    "checking_account",
+    "credit_amount",
+    "duration",
+    "purpose",
+    "age",
+]
 
 
 @pytest.fixture(scope="module")
 def example_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     work = tmp_path_factory.mktemp("german_credit")
     model_dir = work / "model"
-    subprocess.run([sys.executable, str(EXAMPLE / "train_model.py"), "--model-dir", str(model_dir)], check=True)
+    subprocess.run(
+        [sys.executable, str(EXAMPLE / "train_model.py"), "--model-dir", str(model_dir)], check=True
+    )
     models_file = work / "models.json"
-    models_file.write_text(json.dumps({"german-credit-sklearn": {"model_data_url": str(model_dir)}}))
+    models_file.write_text(
+        json.dumps(
+            {
+                "german-credit-sklearn": {
+                    "model_data_url": str(model_dir),
+                    "environment": {"CLARIFY_RUNNER_SKOPS_TRUSTED": "sklearn.tree._tree.Tree"},
+                }
+            }
+        )
+    )
     config = json.loads((EXAMPLE / "analysis_config.json").read_text())
-    config["methods"]["shap"]["num_samples"] = 64  # keep the test quick; the README run uses the shipped value
+    config["methods"]["shap"]["num_samples"] = (
+        64  # keep the test quick; the README run uses the shipped value
+    )
     config_path = work / "analysis_config.json"
     config_path.write_text(json.dumps(config))
     out = work / "output"
     proc = subprocess.run(
-        [str(Path(sys.executable).parent / "clarify-runner"), "run", "--config", str(config_path),
-         "--data", str(GERMAN_CREDIT_CSV), "--output", str(out), "--backend", "subprocess",
-         "--models-file", str(models_file)],
-        capture_output=True, text=True, timeout=900,
+        [
+            str(Path(sys.executable).parent / "clarify-runner"),
+            "run",
+            "--config",
+            str(config_path),
+            "--data",
+            str(GERMAN_CREDIT_CSV),
+            "--output",
+            str(out),
+            "--backend",
+            "subprocess",
+            "--models-file",
+            str(models_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     return {"out": out, "log": proc.stderr, "model_dir": model_dir, "config": config}
@@ -44,14 +79,28 @@ def example_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def test_all_outputs_written(example_run: dict):
     out = example_run["out"]
-    for name in ["analysis.json", "explanations_shap/out.csv", "explanations_shap/baseline.csv",
-                 "report.ipynb", "report.html", "report.pdf"]:
+    for name in [
+        "analysis.json",
+        "explanations_shap/out.csv",
+        "explanations_shap/baseline.csv",
+        "report.ipynb",
+        "report.html",
+        "report.pdf",
+    ]:
         assert (out / name).is_file(), name
     analysis = json.loads((out / "analysis.json").read_text())
-    assert list(analysis) == ["version", "post_training_bias_metrics", "pre_training_bias_metrics", "explanations"]
+    assert list(analysis) == [
+        "version",
+        "post_training_bias_metrics",
+        "pre_training_bias_metrics",
+        "explanations",
+    ]
     assert set(analysis["explanations"]) == {"kernel_shap", "pdp"}
     assert "exit_message: Completed: SageMaker XAI Analyzer ran successfully" in example_run["log"]
     assert "Model endpoint delivered" in example_run["log"]
+    # Like the real container, the shadow endpoint is torn down before the report is written.
+    log = example_run["log"]
+    assert log.index("Stop using endpoint") < log.index("Report 'report.ipynb' generated successfully.")
 
 
 def test_post_training_bias_matches_smclarify_on_the_model_predictions(example_run: dict):
@@ -98,7 +147,9 @@ def test_local_shap_values_add_up(example_run: dict):
     assert len(baseline_rows) >= 5
     # Global mean_abs values are the mean of |local values|.
     for f in FEATURES:
-        assert shap["label0"]["global_shap_values"][f] == pytest.approx(local[f"{f}_label0"].abs().mean(), rel=1e-9)
+        assert shap["label0"]["global_shap_values"][f] == pytest.approx(
+            local[f"{f}_label0"].abs().mean(), rel=1e-9
+        )
 
 
 def test_pdp_uses_top_shap_features(example_run: dict):

@@ -27,7 +27,9 @@ REAL_OUTPUTS = [
 
 
 @pytest.mark.parametrize("name", REAL_OUTPUTS)
-def test_writer_reproduces_real_analysis_json_byte_for_byte(clarify_examples: Path, tmp_path: Path, name: str):
+def test_writer_reproduces_real_analysis_json_byte_for_byte(
+    clarify_examples: Path, tmp_path: Path, name: str
+):
     original = (clarify_examples / "analysis_json" / name).read_bytes()
     written = write_analysis(tmp_path, json.loads(original))
     assert written.name == "analysis.json"
@@ -47,17 +49,32 @@ def test_golden_fraud_bias_1_from_shuffled_sections(clarify_examples: Path):
 def test_infinities_numpy_and_nan():
     data = {
         "version": "1.0",
-        "pre_training_bias_metrics": {"x": [np.float64(np.inf), -np.inf, np.int64(3), np.float32(0.5), np.nan]},
+        "pre_training_bias_metrics": {
+            "x": [np.float64(np.inf), -np.inf, np.int64(3), np.float32(0.5), np.nan]
+        },
     }
-    assert to_json_compatible(data)["pre_training_bias_metrics"]["x"] == ["Infinity", "-Infinity", 3, 0.5, None]
+    assert to_json_compatible(data)["pre_training_bias_metrics"]["x"] == [
+        "Infinity",
+        "-Infinity",
+        3,
+        0.5,
+        None,
+    ]
     text = dumps_analysis(data)
     assert '"Infinity"' in text and '"-Infinity"' in text
     json.loads(text)  # strict JSON
 
 
 def test_section_order():
-    ordered = order_sections({"explanations": 1, "pre_training_bias_metrics": 2, "post_training_bias_metrics": 3})
-    assert list(ordered) == ["version", "post_training_bias_metrics", "pre_training_bias_metrics", "explanations"]
+    ordered = order_sections(
+        {"explanations": 1, "pre_training_bias_metrics": 2, "post_training_bias_metrics": 3}
+    )
+    assert list(ordered) == [
+        "version",
+        "post_training_bias_metrics",
+        "pre_training_bias_metrics",
+        "explanations",
+    ]
 
 
 def test_full_precision_floats():

@@ -24,8 +24,17 @@ from sklearn.preprocessing import OneHotEncoder
 
 HERE = Path(__file__).resolve().parent
 LABEL = "risk"
-FEATURES = ["sex", "job", "housing", "saving_accounts", "checking_account",
-            "credit_amount", "duration", "purpose", "age"]
+FEATURES = [
+    "sex",
+    "job",
+    "housing",
+    "saving_accounts",
+    "checking_account",
+    "credit_amount",
+    "duration",
+    "purpose",
+    "age",
+]
 CATEGORICAL = ["sex", "housing", "saving_accounts", "checking_account", "purpose"]
 
 
@@ -36,8 +45,12 @@ def build_pipeline() -> Pipeline:
     encode = ColumnTransformer(
         [("cat", OneHotEncoder(handle_unknown="ignore"), cat_idx), ("num", "passthrough", num_idx)]
     )
-    return Pipeline([("encode", encode), ("model", GradientBoostingClassifier(n_estimators=60, max_depth=3,
-                                                                              random_state=0))])
+    return Pipeline(
+        [
+            ("encode", encode),
+            ("model", GradientBoostingClassifier(n_estimators=60, max_depth=3, random_state=0)),
+        ]
+    )
 
 
 def train(data: Path, model_dir: Path) -> Path:
