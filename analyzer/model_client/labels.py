@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from analyzer.bias.scores import scores_to_labels as _bias_scores_to_labels
 from analyzer.errors import ConfigError
 from analyzer.model_client.parse import ResponseFormatError
 
@@ -16,29 +17,20 @@ def scores_to_labels(
     probability_threshold: float | None = None,
     label_headers: Sequence[Any] | None = None,
 ) -> np.ndarray:
-    """Predicted labels from scores.
-
-    One score per record: ``score > probability_threshold`` (default 0.5) gives 1, else 0.
-    Several scores per record: the arg-max, mapped through ``label_headers`` when given.
+    """Predicted labels from model scores (the bias engine's rule, see
+    :func:`analyzer.bias.scores_to_labels`): one score per record, ``score >
+    probability_threshold`` (default 0.5) gives 1, else 0; several scores per record, the
+    arg-max, mapped through ``label_headers`` when given.
 
     Raises:
         ConfigError: ``label_headers`` does not have one entry per score column.
     """
-    scores = np.asarray(scores, dtype=np.float64)
-    if scores.ndim == 1:
-        scores = scores.reshape(-1, 1)
-    if scores.shape[1] == 1:
-        threshold = 0.5 if probability_threshold is None else float(probability_threshold)
-        return (scores[:, 0] > threshold).astype(np.int64)
-    idx = np.argmax(scores, axis=1)
-    if label_headers is None:
-        return idx.astype(np.int64)
-    if len(label_headers) != scores.shape[1]:
-        raise ConfigError(
-            f"predictor.label_headers has {len(label_headers)} entries but the model returns "
-            f"{scores.shape[1]} scores per record"
+    try:
+        return _bias_scores_to_labels(
+            scores, probability_threshold, list(label_headers) if label_headers is not None else None
         )
-    return np.asarray(list(label_headers), dtype=object)[idx]
+    except ValueError as exc:
+        raise ConfigError(f"predictor.{exc}") from None
 
 
 def pick_labels(labels: list[Any], scores: np.ndarray | None, what: str = "label") -> list[Any]:
