@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from analyzer.bias import registry as _registry
 from analyzer.errors import NotSupportedError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,25 +30,12 @@ __all__ = [
     "unsupported_features",
 ]
 
-PRE_TRAINING_METRICS = ("CDDL", "CI", "DPL", "JS", "KL", "KS", "LP", "TVD")
-POST_TRAINING_METRICS = (
-    "AD",
-    "CDDPL",
-    "DAR",
-    "DCA",
-    "DCR",
-    "DI",
-    "DPPL",
-    "DRR",
-    "FT",
-    "GE",
-    "RD",
-    "SD",
-    "TE",
-)
+# The names come from the bias engine's registry, sorted as Clarify lists them.
+PRE_TRAINING_METRICS = tuple(sorted(_registry.PRE_TRAINING_METRICS))
+POST_TRAINING_METRICS = tuple(sorted(_registry.POST_TRAINING_METRICS))
 #: What ``"all"`` computes: the metrics found in real container outputs (spec §2.3: no SD, GE).
-ALL_PRE_TRAINING = PRE_TRAINING_METRICS
-ALL_POST_TRAINING = ("AD", "CDDPL", "DAR", "DCA", "DCR", "DI", "DPPL", "DRR", "FT", "RD", "TE")
+ALL_PRE_TRAINING = tuple(sorted(_registry.CLARIFY_ALL["pre_training"]))
+ALL_POST_TRAINING = tuple(sorted(_registry.CLARIFY_ALL["post_training"]))
 
 ENDPOINT_NAME_PREFIX_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
 ENDPOINT_NAME_PREFIX_MAX = 23

@@ -70,10 +70,6 @@ def _check_stop(options: RunOptions) -> None:
         raise JobStopped("The job was stopped before it finished; no results were written.")
 
 
-def _method_list(methods: Any) -> Any:
-    return methods.methods if methods is not None else None
-
-
 def run_analysis(
     cfg: AnalysisConfig,
     *,
@@ -181,7 +177,7 @@ def _pre_training(cfg: AnalysisConfig, dataset: Any) -> dict[str, Any]:
         label=dataset.label,
         label_values_or_threshold=cfg.label_values_or_threshold,
         facets=_facet_specs(cfg, dataset),
-        methods=_method_list(cfg.methods.pre_training_bias),
+        methods=cfg.methods.pre_training_bias.metric_names("pre_training"),
         group_variable=dataset.group_variable,
         ft_features=dataset.feature_names,
     )
@@ -207,7 +203,7 @@ def _post_training(cfg: AnalysisConfig, dataset: Any, client: Any, options: RunO
         label=dataset.label,
         label_values_or_threshold=cfg.label_values_or_threshold,
         facets=_facet_specs(cfg, dataset),
-        methods=_method_list(cfg.methods.post_training_bias),
+        methods=cfg.methods.post_training_bias.metric_names("post_training"),
         predicted_label=predicted,
         group_variable=dataset.group_variable,
         ft_features=dataset.feature_names,

@@ -72,6 +72,17 @@ def test_run_pretraining_matches_smclarify(tmp_path: Path):
         assert ours[name] == pytest.approx(theirs[name], rel=1e-12, abs=1e-15), name
 
 
+def test_metric_names_are_matched_case_insensitively(tmp_path: Path):
+    """The config accepts any case and comma-separated names; the engine gets canonical ones."""
+    config = _pretraining_config()
+    config["methods"]["pre_training_bias"]["methods"] = "ci,Dpl,kl"
+    path = _write_config(tmp_path, config)
+    out = tmp_path / "out"
+    assert main(["run", "--config", str(path), "--data", str(GERMAN_CREDIT_CSV), "--output", str(out)]) == 0
+    sex = json.loads((out / "analysis.json").read_text())["pre_training_bias_metrics"]["facets"]["sex"][0]
+    assert [m["name"] for m in sex["metrics"]] == ["CI", "DPL", "KL"]
+
+
 def test_validate_reports_three_planted_mistakes(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     config = _pretraining_config()
     config["lable"] = "risk"  # 1: unknown key (typo)

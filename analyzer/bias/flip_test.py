@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.neighbors import KNeighborsClassifier
 
 from analyzer.bias.metrics import divide
 
@@ -46,6 +45,9 @@ def flip_test(
         raise features
     if isinstance(features, pd.DataFrame):
         features = feature_matrix(features)
+    # Imported here: scikit-learn's neighbours module costs ~1 s, and FT is the only user.
+    from sklearn.neighbors import KNeighborsClassifier
+
     knn = KNeighborsClassifier(n_neighbors=5 if n_a > 9 else 1, n_jobs=n_jobs)
     knn.fit(features[~sensitive], predicted[~sensitive])
     flipped = np.asarray(knn.predict(features[sensitive]), dtype=bool)
