@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import GradientBoostingClassifier
@@ -53,14 +54,20 @@ def build_pipeline() -> Pipeline:
     )
 
 
-def train(data: Path, model_dir: Path) -> Path:
-    """Train on ``data`` and write ``model_dir/model.skops``; returns the model file."""
-    df = pd.read_csv(data)
+def feature_matrix(df: pd.DataFrame) -> np.ndarray:
+    """The model's input: the feature columns as an object array, numbers as floats and
+    strings as ``str`` (what local_endpoint hands the model for a CSV request)."""
     x = df[FEATURES].to_numpy(dtype=object)
     for i, name in enumerate(FEATURES):
         if name not in CATEGORICAL:
             x[:, i] = x[:, i].astype(float)
-    pipeline = build_pipeline().fit(x, df[LABEL].to_numpy())
+    return x
+
+
+def train(data: Path, model_dir: Path) -> Path:
+    """Train on ``data`` and write ``model_dir/model.skops``; returns the model file."""
+    df = pd.read_csv(data)
+    pipeline = build_pipeline().fit(feature_matrix(df), df[LABEL].to_numpy())
     model_dir.mkdir(parents=True, exist_ok=True)
     import skops.io as sio
 
