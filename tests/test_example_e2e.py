@@ -106,8 +106,19 @@ def test_all_outputs_written(example_run: dict):
     assert set(analysis["explanations"]) == {"kernel_shap", "pdp"}
     assert "exit_message: Completed: SageMaker XAI Analyzer ran successfully" in example_run["log"]
     assert "Model endpoint delivered" in example_run["log"]
-    # Like the real container, the shadow endpoint is torn down before the report is written.
+    # The real container's log lines: what was loaded, how many rows, which methods ran.
     log = example_run["log"]
+    for line in [
+        "Dataset type: text/csv uri:",
+        "Loading dataset...",
+        "Loaded dataset. Dataset info:",
+        "RangeIndex: 1000 entries",
+        "Methods to run: post_training_bias, pre_training_bias, shap, pdp",
+        "Calculating post-training bias metrics",
+        "Calculating pre-training bias metrics",
+    ]:
+        assert line in log, line
+    # Like the real container, the shadow endpoint is torn down before the report is written.
     assert log.index("Stop using endpoint") < log.index("Report 'report.ipynb' generated successfully.")
 
 
