@@ -41,14 +41,10 @@ def client(url: str, target: str, **kwargs):
     )
 
 
-@pytest.mark.parametrize("fast_path", [True, False], ids=["npy", "csv"])
-@pytest.mark.parametrize(
-    ("target", "link", "nsamples"), [("binary", "identity", "auto"), ("multi", "logit", 500)]
-)
-def test_over_http_matches_shap(served, target: str, link: str, nsamples, fast_path: bool) -> None:
+def _matches_shap(served, target: str, link: str, nsamples, n_baseline: int, fast_path: bool) -> None:
     url, models = served
     model, X = models[target]
-    baseline, records = X[:10], X[200:203]
+    baseline, records = X[:n_baseline], X[200:203]
     ref, expected = shap_reference(
         model.predict_proba, baseline, records, nsamples=nsamples, link=link, seed=21
     )
@@ -71,3 +67,20 @@ def test_over_http_matches_shap(served, target: str, link: str, nsamples, fast_p
     assert sum(sent) == result.model_rows
     assert_same(result.local, ref)
     assert_same(result.expected_value, expected)
+
+
+@pytest.mark.parametrize("n_baseline", [1, 10])
+@pytest.mark.parametrize("nsamples", ["auto", 500, 2048])
+@pytest.mark.parametrize("link", ["identity", "logit"])
+@pytest.mark.parametrize("target", ["binary", "multi"])
+def test_over_http_matches_shap(served, target: str, link: str, nsamples, n_baseline: int) -> None:
+    """The issue's whole grid, through local_endpoint and the binary fast path."""
+    _matches_shap(served, target, link, nsamples, n_baseline, fast_path=True)
+
+
+@pytest.mark.parametrize(
+    ("target", "link", "nsamples"), [("binary", "identity", "auto"), ("multi", "logit", 500)]
+)
+def test_over_http_csv_matches_shap(served, target: str, link: str, nsamples) -> None:
+    """The same equality when the rows travel as CSV text."""
+    _matches_shap(served, target, link, nsamples, 10, fast_path=False)
