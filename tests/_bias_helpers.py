@@ -32,6 +32,7 @@ class Case:
     group: str | None = None
     features: list[str] = field(default_factory=list)
     metrics: list[str] | None = None  # None = every registered metric of the stage
+    predicted_values: list | None = None  # the predicted label's own positive values (smclarify only)
 
     def metric_names(self) -> list[str]:
         return list(self.metrics) if self.metrics is not None else list(stage_metrics(self.stage))
@@ -47,7 +48,7 @@ def run_smclarify(case: Case) -> tuple[str, Any]:
         cols.append(case.predicted)
     sub = df[list(dict.fromkeys(cols))]
     pred = (
-        R.LabelColumn(case.predicted, df[case.predicted])
+        R.LabelColumn(case.predicted, df[case.predicted], case.predicted_values)
         if case.predicted and case.stage == "post_training"
         else None
     )
@@ -79,6 +80,7 @@ def run_ours(case: Case) -> tuple[str, Any]:
             predicted_label=case.predicted if case.stage == "post_training" else None,
             group_variable=case.group,
             ft_features=case.features,
+            predicted_label_values_or_threshold=case.predicted_values,
         )
     except UserError as exc:
         return "error", str(exc)

@@ -85,6 +85,7 @@ def bias_section(
     group_variable: str | None = None,
     ft_features: list[str] | None = None,
     probability_threshold: float | None = None,
+    predicted_label_values_or_threshold: list | None = None,
 ) -> dict:
     """Compute one bias section of analysis.json, value for value as Clarify (smclarify 0.5).
 
@@ -93,6 +94,10 @@ def bias_section(
     ``inf``/``-inf`` (the analysis.json writer turns them into "Infinity" strings).
     A metric that fails becomes ``{"name","description","value": None,"error": text}``;
     a dataset that does not fit the configuration raises :class:`DatasetError`.
+
+    ``predicted_label_values_or_threshold`` exists for smclarify parity only: an
+    ``analysis_config.json`` has one ``label_values_or_threshold`` for both columns, so the job
+    never sets it; when given, it must be empty or equal to the label's values.
     """
     names = select_metrics(stage, methods)
     if not isinstance(frame.index, pd.RangeIndex) or frame.index.start != 0 or frame.index.step != 1:
@@ -103,6 +108,13 @@ def bias_section(
         label_values_or_threshold = [label_values_or_threshold]  # a bare threshold, as in the docs
     if not label_values_or_threshold:
         raise DatasetError("Positive label values or thresholds are empty for Label column")
+    if predicted_label_values_or_threshold and list(predicted_label_values_or_threshold) != list(
+        label_values_or_threshold
+    ):
+        raise DatasetError(
+            "Positive predicted label values or threshold should be empty or same as label values or "
+            "thresholds"
+        )
     _require_column(frame, label, "Label")
     post = stage == "post_training"
     if post and predicted_label is None:
