@@ -9,17 +9,27 @@ it computes them in), 4-space indent, no trailing newline, infinities as the str
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 ANALYSIS_FILE = "analysis.json"
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)  # the only way to read it; read once, at import, before any thread runs
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
 
 #: Top-level key order of a real ``analysis.json``; unknown keys follow in insertion order.
 SECTION_ORDER = ("version", "post_training_bias_metrics", "pre_training_bias_metrics", "explanations")
@@ -70,19 +80,26 @@ def dumps_analysis(analysis: Mapping[str, Any]) -> str:
     return json.dumps(to_json_compatible(order_sections(analysis)), indent=4, allow_nan=False)
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) -> Iterator[IO[Any]]:
+    """Open a file for writing that appears at ``path`` only when the ``with`` block succeeds.
 
-    A reader never sees a half-written file: either the old file (or none) or the new one.
+    The data goes to a temporary file in the same folder, which is flushed, given ordinary
+    file permissions (0666 less the umask, like ``open``) and renamed over ``path``. A reader
+    never sees a half-written file: either the old file (or none) or the new one. ``mode``
+    and ``kwargs`` are those of :func:`open` (``"w"``/``"wb"``, ``newline=...``).
     """
+    if not mode.startswith("w"):
+        raise ValueError(f"atomic_open writes files; mode {mode!r} is not a write mode")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        with os.fdopen(fd, mode, **kwargs) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -90,7 +107,13 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
         except FileNotFoundError:
             pass
         raise
-    return path
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_open`)."""
+    with atomic_open(path, "wb") as f:
+        f.write(data)
+    return Path(path)
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:

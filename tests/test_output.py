@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from analyzer.output import (
+    atomic_open,
     atomic_write_text,
     dumps_analysis,
     order_sections,
@@ -94,3 +95,23 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path, monkeypatch: py
         atomic_write_text(target, "new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["analysis.json"]
+
+
+def test_atomic_files_get_ordinary_permissions(tmp_path: Path):
+    """mkstemp makes 0600 files; published outputs get 0666 less the umask, like open()."""
+    umask = os.umask(0)
+    os.umask(umask)
+    analysis = write_analysis(tmp_path, {"version": "1.0"})
+    with atomic_open(tmp_path / "out.csv", "w", newline="") as f:
+        f.write("a\n1\n")
+    for path in (analysis, tmp_path / "out.csv"):
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert (tmp_path / "out.csv").read_text() == "a\n1\n"
+
+
+def test_atomic_open_leaves_nothing_when_the_writer_fails(tmp_path: Path):
+    with pytest.raises(RuntimeError):
+        with atomic_open(tmp_path / "out.csv", "w") as f:
+            f.write("partial")
+            raise RuntimeError("chart failed")
+    assert list(tmp_path.iterdir()) == []

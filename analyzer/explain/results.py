@@ -12,8 +12,6 @@ Files are written atomically (temporary file in the same folder, then ``os.repla
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import pandas as pd
 
 from analyzer.errors import ConfigError
 from analyzer.explain.kernel_shap import KernelShapResult
+from analyzer.output import atomic_open
 
 AGG_METHODS = ("mean_abs", "median", "mean_sq")
 SHAP_DIR = "explanations_shap"
@@ -107,15 +106,8 @@ def local_frame(
 
 
 def _write_atomic(path: Path, frame: pd.DataFrame, header: bool) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            frame.to_csv(handle, index=False, header=header)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "w", newline="") as handle:
+        frame.to_csv(handle, index=False, header=header)
 
 
 def write_shap_outputs(

@@ -32,15 +32,6 @@ def _rel(path: Path | None, base: Path) -> str | None:
         return str(Path(path).resolve())
 
 
-def _readable(path: Path) -> Path:
-    """Reports are for sharing: make them world-readable (temp files are created 0600)."""
-    try:
-        os.chmod(path, 0o644)
-    except OSError as exc:
-        log.debug("report: cannot chmod %s: %s", path, exc)
-    return path
-
-
 def write_reports(
     analysis: dict[str, Any],
     output_dir: Path,
@@ -122,20 +113,20 @@ def write_reports(
             baseline_csv=_rel(baseline_csv, output_dir),
             base_dir=output_dir,
         )
-        written.append(_readable(atomic_write_text(output_dir / f"{name}.ipynb", nbformat.writes(nb))))
+        written.append(atomic_write_text(output_dir / f"{name}.ipynb", nbformat.writes(nb)))
     except Exception:
         log.exception("report: could not write %s.ipynb", name)
 
     html_text = None
     try:
         html_text = render_html(doc, subtitle=subtitle, tolerance=tolerance)
-        written.append(_readable(atomic_write_text(output_dir / f"{name}.html", html_text)))
+        written.append(atomic_write_text(output_dir / f"{name}.html", html_text))
     except Exception:
         log.exception("report: could not write %s.html", name)
 
     if html_text is not None:
         try:
-            written.append(_readable(atomic_write_bytes(output_dir / f"{name}.pdf", render_pdf(html_text))))
+            written.append(atomic_write_bytes(output_dir / f"{name}.pdf", render_pdf(html_text)))
         except Exception:
             log.exception("report: could not write %s.pdf", name)
     return written
