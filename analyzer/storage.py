@@ -13,6 +13,7 @@ Hidden files and markers are skipped: any file or folder whose name starts with 
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -44,10 +45,15 @@ def is_data_file_name(name: str) -> bool:
     return bool(name) and not name.startswith((".", "_")) and not name.endswith(".crc")
 
 
-def _s3_client() -> Any:
+def s3_client() -> Any:
+    """A boto3 S3 client; path-style addressing when an endpoint URL override is set
+    (``AWS_ENDPOINT_URL_S3``/``AWS_ENDPOINT_URL``, e.g. moto), which boto3 honours itself."""
     import boto3
+    from botocore.config import Config
 
-    return boto3.client("s3")
+    custom = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    config = Config(s3={"addressing_style": "path"}) if custom else None
+    return boto3.client("s3", config=config)
 
 
 def _s3_error(uri: str, exc: Exception) -> DatasetError:
@@ -80,7 +86,7 @@ def list_files(uri: str | Path) -> list[str]:
 
 def _list_s3(uri: str) -> list[str]:
     bucket, key = split_s3_uri(uri)
-    client = _s3_client()
+    client = s3_client()
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
@@ -118,7 +124,7 @@ def read_bytes(uri: str | Path) -> bytes:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            return _s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
+            return s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
         except (ClientError, BotoCoreError) as exc:
             raise _s3_error(str(uri), exc) from exc
     path = Path(uri)
@@ -138,7 +144,7 @@ def download(uri: str | Path, dest: str | Path) -> Path:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            _s3_client().download_file(bucket, key, str(target))
+            s3_client().download_file(bucket, key, str(target))
         except (ClientError, BotoCoreError) as exc:
             raise _s3_error(str(uri), exc) from exc
     else:

@@ -22,6 +22,7 @@ from analyzer.endpoint import EndpointHandle
 from analyzer.errors import UserError
 from analyzer.output import ANALYSIS_FILE
 from analyzer.runner import RunOptions, needs_model, run_analysis
+from analyzer.storage import is_s3
 
 logger = logging.getLogger(__name__)
 
@@ -52,11 +53,6 @@ def write_exit_message(text: str, *, create: bool = False) -> Path | None:
     path = folder / "message"
     path.write_bytes(data)
     return path
-
-
-def is_s3(uri: str | os.PathLike[str] | None) -> bool:
-    """Whether ``uri`` is an ``s3://`` URI."""
-    return uri is not None and str(uri).startswith("s3://")
 
 
 @contextlib.contextmanager

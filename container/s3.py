@@ -13,36 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from analyzer.errors import UserError
+from analyzer.output import ANALYSIS_FILE
+from analyzer.storage import s3_client, split_s3_uri
 
 logger = logging.getLogger(__name__)
-
-ANALYSIS_FILE = "analysis.json"
-
-
-def parse_s3_uri(uri: str) -> tuple[str, str]:
-    """Split ``s3://bucket/key`` into ``(bucket, key)``; the key may be empty."""
-    if not uri.startswith("s3://"):
-        raise UserError(f"Not an S3 URI: {uri!r} (expected s3://bucket/key)")
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    if not bucket:
-        raise UserError(f"S3 URI {uri!r} has no bucket name")
-    return bucket, key
-
-
-def s3_client() -> Any:
-    """A boto3 S3 client; path-style addressing when an endpoint URL override is set."""
-    import boto3
-    from botocore.config import Config
-
-    custom = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    config = Config(s3={"addressing_style": "path"}) if custom else None
-    return boto3.client("s3", config=config)
 
 
 def list_keys(uri: str, client: Any = None) -> list[str]:
     """Keys of every object at ``uri``: the object itself, or all objects under the prefix."""
     client = client or s3_client()
-    bucket, key = parse_s3_uri(uri)
+    bucket, key = split_s3_uri(uri)
     keys: list[str] = []
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key):
         for obj in page.get("Contents", []):
@@ -60,7 +40,7 @@ def download(uri: str, dest_dir: str | os.PathLike[str], client: Any = None) -> 
     Raises :class:`UserError` naming the URI when nothing is there.
     """
     client = client or s3_client()
-    bucket, key = parse_s3_uri(uri)
+    bucket, key = split_s3_uri(uri)
     keys = list_keys(uri, client)
     if not keys:
         raise UserError(f"No S3 object found at {uri}")
@@ -98,7 +78,7 @@ def upload_outputs(local_dir: str | os.PathLike[str], s3_prefix: str, client: An
     error is re-raised, so a failed job leaves no partial result under the prefix.
     """
     client = client or s3_client()
-    bucket, prefix = parse_s3_uri(s3_prefix.rstrip("/"))
+    bucket, prefix = split_s3_uri(s3_prefix.rstrip("/"))
     root = Path(local_dir)
     done: list[str] = []
     try:

@@ -8,7 +8,8 @@ import pytest
 from _container_helpers import all_keys, moto_server_fixture, s3  # noqa: F401 - fixture
 
 from analyzer.errors import UserError
-from container.s3 import download, output_files, parse_s3_uri, s3_client, upload_outputs
+from analyzer.storage import s3_client, split_s3_uri
+from container.s3 import download, output_files, upload_outputs
 
 
 def _outputs(root: Path) -> Path:
@@ -20,11 +21,11 @@ def _outputs(root: Path) -> Path:
     return root
 
 
-def test_parse_s3_uri() -> None:
-    assert parse_s3_uri("s3://b/k/x.csv") == ("b", "k/x.csv")
-    assert parse_s3_uri("s3://b") == ("b", "")
+def test_split_s3_uri() -> None:
+    assert split_s3_uri("s3://b/k/x.csv") == ("b", "k/x.csv")
+    assert split_s3_uri("s3://b") == ("b", "")
     with pytest.raises(UserError, match="not-s3"):
-        parse_s3_uri("not-s3/x")
+        split_s3_uri("not-s3/x")
 
 
 def test_output_files_puts_analysis_json_last_and_skips_symlinks(tmp_path: Path) -> None:
@@ -39,7 +40,9 @@ def test_upload_outputs_uploads_every_file_under_the_prefix(tmp_path: Path, moto
     uris = upload_outputs(_outputs(tmp_path), "s3://results/run/1/")
     assert uris[-1] == "s3://results/run/1/analysis.json"
     assert all_keys(client, "results") == [
-        "run/1/analysis.json", "run/1/explanations_shap/out.csv", "run/1/report.pdf"
+        "run/1/analysis.json",
+        "run/1/explanations_shap/out.csv",
+        "run/1/report.pdf",
     ]
     body = client.get_object(Bucket="results", Key="run/1/explanations_shap/out.csv")["Body"].read()
     assert body == b"a\n1\n"
