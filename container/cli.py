@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from analyzer.errors import UserError
+from local_endpoint.cli import add_serve_arguments
 
 logger = logging.getLogger("clarify_runner")
 
@@ -90,10 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--endpoint-url", help="container URL whose /ping must answer")
 
     serve = sub.add_parser("serve", help="serve a model with the SageMaker inference contract")
-    serve.add_argument("--model-dir", default=None, help="model folder (default /opt/ml/model)")
-    serve.add_argument("--host", default="0.0.0.0")
-    serve.add_argument("--port", type=int, default=None, help="default $SAGEMAKER_BIND_TO_PORT or 8080")
-    serve.add_argument("--workers", type=int, default=None)
+    add_serve_arguments(serve)
     return parser
 
 
@@ -205,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USER_ERROR
     except Exception as exc:  # noqa: BLE001 - last-resort handler: report, never a bare traceback only
         logger.error("Internal error:\n%s", traceback.format_exc())
-        message = f"InternalError: {exc.__class__.__name__}: {exc}"
+        message = f"AlgorithmError: {exc.__class__.__name__}: {exc}"  # as the processing job says it
         logger.info("exit_message: %s", message)
         write_exit_message(message)
         return EXIT_INTERNAL_ERROR

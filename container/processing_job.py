@@ -323,11 +323,10 @@ def _drop_privileges() -> None:
 
 def serve_main(argv: Sequence[str]) -> int:
     """The model-server role (``serve``): local_endpoint on ``/opt/ml/model``, port 8080."""
+    from local_endpoint.cli import add_serve_arguments
+
     p = argparse.ArgumentParser(prog="serve")
-    p.add_argument("--model-dir", default=None)
-    p.add_argument("--host", default="0.0.0.0")
-    p.add_argument("--port", type=int, default=None)
-    p.add_argument("--workers", type=int, default=None)
+    add_serve_arguments(p)
     args = p.parse_args(list(argv))
     _drop_privileges()
     from local_endpoint.server import serve
