@@ -37,9 +37,22 @@ class _ClarifyFormatter(logging.Formatter):
         return text
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record is emitted, not when the handler
+    was made (so redirecting or capturing stderr later never hits a closed stream)."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
+
 def setup_logging(level: str = "INFO") -> None:
     """Send log lines to stderr in the real container's format."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(_ClarifyFormatter("%(asctime)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
