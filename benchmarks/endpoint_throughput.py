@@ -5,7 +5,7 @@ Model: GradientBoostingClassifier (100 trees, depth 3) on ``make_classification(
 The server runs with one worker (``python -m local_endpoint serve``) on 127.0.0.1;
 the client is a keep-alive ``http.client`` connection. Request bodies are encoded before
 the timed loop (client encode time is reported in its own column); the response is
-decoded inside it. Medians over several calls; in each repetition the in-process call,
+decoded inside it, CSV with ``analyzer.numeric_csv`` as clarify-runner's model client does. Medians over several calls; in each repetition the in-process call,
 the CSV request and the x-npy request run in turn, so the load of a shared machine
 weighs on all three alike.
 
@@ -36,6 +36,7 @@ import pyarrow.csv as pacsv
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from analyzer.numeric_csv import parse_numeric_csv  # noqa: E402
 from local_endpoint.testing import running_endpoint, save_sklearn_model  # noqa: E402
 
 BATCHES = (1, 100, 10_000, 100_000)
@@ -84,10 +85,11 @@ def _post(conn: http.client.HTTPConnection, body: bytes, content_type: str) -> b
 
 
 def _decode_csv_response(data: bytes) -> np.ndarray:
-    if len(data) < 8192:
-        return np.loadtxt(io.BytesIO(data), delimiter=",", ndmin=2)
-    table = pacsv.read_csv(io.BytesIO(data), read_options=pacsv.ReadOptions(autogenerate_column_names=True))
-    return np.column_stack([c.to_numpy() for c in table.columns])
+    """What clarify-runner's model client does with a numeric CSV response."""
+    table = parse_numeric_csv(data)
+    if table is None:
+        raise RuntimeError(f"not a numeric CSV response: {data[:200]!r}")
+    return table
 
 
 def main() -> None:

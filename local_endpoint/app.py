@@ -78,7 +78,7 @@ def _check_features(model_n: int | None, X: np.ndarray) -> None:
 def infer(
     registry: ModelRegistry,
     settings: Settings,
-    body: bytes,
+    body: bytes | bytearray,
     content_type: str | None,
     accept: str | None,
     target: str | None,
@@ -110,15 +110,35 @@ def infer(
     return payload, out_type
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def _read_body(request: Request, limit: int) -> bytes | bytearray:
+    """The request body, refused with 413 once it passes ``limit`` bytes.
+
+    With a ``Content-Length`` the chunks are copied into one writable buffer as they
+    arrive (one copy; the x-npy decoder then uses it in place).
+    """
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    size = int(declared) if declared is not None and declared.isdigit() else None
+    if size is not None and size > limit:
         raise PayloadTooLarge(f"request body of {declared} bytes is over the limit of {limit} bytes")
+    if size is not None:
+        buffer = bytearray(size)
+        view = memoryview(buffer)
+        pos = 0
+        async for chunk in request.stream():
+            end = pos + len(chunk)
+            if end > size:  # the server stops at Content-Length; a guard all the same
+                raise BadRequest(f"request body is longer than its Content-Length of {size} bytes")
+            view[pos:end] = chunk
+            pos = end
+        view.release()
+        if pos < size:
+            del buffer[pos:]
+        return buffer
     chunks = []
-    size = 0
+    total = 0
     async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
+        total += len(chunk)
+        if total > limit:
             raise PayloadTooLarge(f"request body is over the limit of {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)

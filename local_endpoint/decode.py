@@ -16,12 +16,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from analyzer.numeric_csv import parse_numeric_csv
 from local_endpoint.errors import BadRequest, UnsupportedMediaType
 
 CSV = "text/csv"
@@ -33,7 +35,6 @@ _NUMERIC_KINDS = (pa.types.is_integer, pa.types.is_floating, pa.types.is_null, p
 _SMALL_BODY = 64 * 1024  # pyarrow reads larger bodies with threads
 _THREADED_BODY = 1024 * 1024  # ... or, for the all-float fast path, larger than this
 _TYPED_BLOCK = 128 * 1024
-_LOADTXT_MAX = 16 * 1024  # numpy's loadtxt is faster below this size
 
 
 def _is_numeric(t: pa.DataType) -> bool:
@@ -80,16 +81,6 @@ def _locate_csv_error(body: bytes, arrow_message: str) -> str:
     return arrow_message
 
 
-def _csv_small_numeric(body: bytes) -> np.ndarray | None:
-    """numpy's C ``loadtxt`` for small all-numeric bodies (pyarrow has ~1 ms fixed cost)."""
-    if len(body) > _LOADTXT_MAX or b'"' in body:
-        return None
-    try:
-        return np.loadtxt(io.BytesIO(body), delimiter=",", dtype=np.float64, ndmin=2, comments=None)
-    except ValueError:
-        return None
-
-
 def _csv_all_float(body: bytes, read: pacsv.ReadOptions, parse: pacsv.ParseOptions) -> pa.Table | None:
     """Read every column as float64 when the first line has no quotes (skips type inference)."""
     end = body.find(b"\n")
@@ -125,19 +116,20 @@ def _csv_inferred(body: bytes, read: pacsv.ReadOptions, parse: pacsv.ParseOption
     return pacsv.read_csv(io.BytesIO(body), read_options=read, parse_options=parse, convert_options=convert)
 
 
-def decode_csv(body: bytes) -> np.ndarray:
+def decode_csv(body: bytes | bytearray) -> np.ndarray:
     """Parse headerless CSV (one record per line, RFC 4180 quoting) into a 2-D array.
 
-    Parsing is vectorised: numpy's C ``loadtxt`` for small all-numeric bodies, otherwise
-    ``pyarrow.csv`` (all columns as float64 first; on failure with column types inferred
-    over the whole body). Columns that are not numeric (strings, booleans, dates) are kept
+    Parsing is vectorised: :func:`analyzer.numeric_csv.parse_numeric_csv` (exact, several
+    threads, no GIL) for plain all-numeric bodies, otherwise ``pyarrow.csv`` (all columns as
+    float64 first; on failure with column types inferred over the whole body, which also
+    names the line at fault). Columns that are not numeric (strings, booleans, dates) are kept
     as ``str`` exactly as written. Empty numeric cells become NaN.
     """
     if not body.endswith(b"\n"):
         body += b"\n"  # pyarrow cannot infer the columns of a single unterminated line
-    small = _csv_small_numeric(body)
-    if small is not None and small.size:
-        return small
+    plain = parse_numeric_csv(body)
+    if plain is not None:
+        return plain
     read = pacsv.ReadOptions(
         autogenerate_column_names=True,
         use_threads=len(body) > _SMALL_BODY,
@@ -222,10 +214,32 @@ def decode_jsonlines(body: bytes) -> np.ndarray:
     return _records_to_array(records, "application/jsonlines body")
 
 
-def decode_npy(body: bytes) -> np.ndarray:
-    """Load a ``numpy.save`` array (``allow_pickle=False``); 1-D means a single record."""
+def _npy_array(body: bytes | bytearray) -> np.ndarray:
+    """The array of a ``numpy.save`` body, without copying the data (``allow_pickle=False``)."""
+    head = io.BytesIO(bytes(body[: 1 << 17]))  # magic + header: at most a few KiB in practice
+    version = np.lib.format.read_magic(head)
+    if version == (1, 0):
+        shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(head)
+    else:
+        shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(head)
+    if dtype.hasobject:
+        raise ValueError("Object arrays cannot be loaded when allow_pickle=False")
+    count = math.prod(shape)
+    offset = head.tell()
+    if len(body) - offset < count * dtype.itemsize:
+        have, want = len(body) - offset, count * dtype.itemsize
+        raise EOFError(f"the body holds {have} bytes of data, its header announces {want}")
+    arr = np.frombuffer(body, dtype=dtype, count=count, offset=offset)
+    return arr.reshape(shape[::-1]).T if fortran_order else arr.reshape(shape)
+
+
+def decode_npy(body: bytes | bytearray) -> np.ndarray:
+    """Load a ``numpy.save`` array (``allow_pickle=False``); 1-D means a single record.
+
+    The array is a view of ``body`` (writable when ``body`` is a ``bytearray``).
+    """
     try:
-        arr = np.load(io.BytesIO(body), allow_pickle=False)
+        arr = _npy_array(body)
     except (ValueError, OSError, EOFError) as exc:
         raise BadRequest(f"cannot parse the application/x-npy body: {exc}") from None
     if arr.ndim == 1:
@@ -258,7 +272,7 @@ def media_type(header: str | None) -> str:
     return header.split(";", 1)[0].strip().lower()
 
 
-def decode(body: bytes, content_type: str | None) -> np.ndarray:
+def decode(body: bytes | bytearray, content_type: str | None) -> np.ndarray:
     """Decode a request body of the given ``Content-Type`` into a 2-D array of records."""
     kind = media_type(content_type) or CSV
     decoder = DECODERS.get(kind)
@@ -266,6 +280,6 @@ def decode(body: bytes, content_type: str | None) -> np.ndarray:
         raise UnsupportedMediaType(
             f"unsupported Content-Type {content_type!r}; supported: {', '.join(sorted(set(DECODERS)))}"
         )
-    if not body.strip():
+    if not body or body.isspace():  # isspace stops at the first other byte; strip() would copy
         raise BadRequest("the request body is empty")
     return decoder(body)

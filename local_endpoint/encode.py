@@ -28,8 +28,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
+from analyzer.numeric_csv import write_csv_table
 from local_endpoint.decode import CSV, JSON, JSONLINES, NPY
 from local_endpoint.errors import ModelFailure, NotAcceptable
 from local_endpoint.models import Prediction
@@ -110,9 +110,7 @@ def _csv_flat(columns: list[np.ndarray]) -> bytes:
         else:
             arrays.extend(pa.array(col[:, j]) for j in range(col.shape[1]))
     table = pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(len(arrays))])
-    sink = io.BytesIO()
-    pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(include_header=False))
-    return sink.getvalue()
+    return write_csv_table(table)
 
 
 def _csv_cell(value: object) -> str:

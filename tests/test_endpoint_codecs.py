@@ -116,6 +116,45 @@ def test_npy() -> None:
         dec.decode_npy(sink.getvalue())
 
 
+def _npy(arr: np.ndarray, **kwargs) -> bytes:
+    sink = io.BytesIO()
+    np.lib.format.write_array(sink, arr, allow_pickle=False, **kwargs)
+    return sink.getvalue()
+
+
+@pytest.mark.parametrize(
+    "arr",
+    [
+        np.arange(12.0).reshape(3, 4),
+        np.asfortranarray(np.arange(12.0).reshape(3, 4)),  # column-major header
+        np.arange(12.0).reshape(3, 4).astype(">f8"),  # big-endian
+        np.arange(12, dtype=np.uint8).reshape(3, 4),
+        np.arange(4.0),  # 1-D: one record
+    ],
+)
+def test_npy_layouts_decode_like_np_load(arr) -> None:
+    body = _npy(arr)
+    expected = np.load(io.BytesIO(body)).astype(np.float64).reshape(-1, arr.shape[-1])
+    got = dec.decode(body, "application/x-npy")
+    np.testing.assert_array_equal(got, expected)
+    assert got.dtype == np.float64
+
+
+def test_npy_version_2_header_and_in_place_view() -> None:
+    arr = np.arange(6.0).reshape(2, 3)
+    body = bytearray(_npy(arr, version=(2, 0)))
+    got = dec.decode_npy(body)
+    np.testing.assert_array_equal(got, arr)
+    got[0, 0] = 42.0  # a writable view of the request buffer, no copy
+    assert np.frombuffer(body, dtype=np.float64)[-6] == 42.0
+
+
+def test_npy_truncated_body_is_a_400_naming_the_sizes() -> None:
+    body = _npy(np.arange(12.0).reshape(3, 4))
+    with pytest.raises(BadRequest, match="holds 88 bytes of data, its header announces 96"):
+        dec.decode_npy(body[:-8])
+
+
 def test_unsupported_type_and_empty_body() -> None:
     with pytest.raises(UnsupportedMediaType, match="image/png"):
         dec.decode(b"x", "image/png")

@@ -18,6 +18,7 @@ import numpy as np
 
 from analyzer.errors import ConfigError
 from analyzer.model_client.serialize import CSV, JSON, JSONLINES, NPY
+from analyzer.numeric_csv import parse_numeric_csv
 
 ACCEPT_TYPES = (CSV, JSONLINES, JSON)
 
@@ -65,7 +66,10 @@ def _lines(text: str) -> list[str]:
 
 
 def _arrow_numeric(body: bytes) -> np.ndarray | None:
-    """Parse an all-numeric CSV body with pyarrow (vectorised); None if it is not one."""
+    """Parse an all-numeric CSV body (numba fast path, else pyarrow); None if it is not one."""
+    plain = parse_numeric_csv(body)
+    if plain is not None:
+        return plain
     try:
         import pyarrow as pa
         import pyarrow.csv as pacsv

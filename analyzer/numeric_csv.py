@@ -1,0 +1,401 @@
+"""Fast, exact parsing of all-numeric, headerless CSV into a float64 array, and fast writing.
+
+The shadow endpoint parses every request body and the model client every response, so
+the cost of turning ``0.12345678901234567,-3.5e-05`` into doubles sits on the hot path of
+every SHAP, PDP and bias run. General CSV readers (pyarrow, pandas) tokenise into
+string columns and convert afterwards; this module does one pass over the bytes with a
+numba kernel that holds no GIL, so a large body is cut at line boundaries and parsed on
+several threads at once.
+
+Results are exact: each number is converted with Clinger's fast path when its decimal
+mantissa and exponent allow it, otherwise with the Eisel-Lemire algorithm (as in the
+``fast_float`` library that Arrow uses), so the double is the correctly rounded one,
+identical to Python's ``float(text)``.
+
+Only the plain form is handled: numbers written as ``[-+]digits[.digits][(e|E)[-+]digits]``,
+separated by ``,``, lines ended by ``\\n`` (or ``\\r\\n``), the same number of fields on
+every line, at most 19 significant digits, results that are normal doubles. For anything
+else (quotes, strings, empty fields, ``nan``, blank lines, a ragged line, subnormal or
+overflowing values) :func:`parse_numeric_csv` returns ``None`` and the caller uses its
+general reader, which also writes the error messages.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from llvmlite import ir as llvm_ir
+from numba.core import types
+from numba.extending import intrinsic
+
+__all__ = ["parse_numeric_csv", "write_csv_table"]
+
+_PARALLEL_MIN_BYTES = 256 * 1024  # below this, one thread is faster than a hand-off
+_PARALLEL_MIN_ROWS = 4096  # the same for writing
+_MAX_THREADS = 4
+_executor: ThreadPoolExecutor | None = None
+
+# --------------------------------------------------------------------------- tables
+
+
+def _power_of_five_table() -> np.ndarray:
+    """128-bit truncated powers of five for 10**q, q in [-342, 308] (fast_float's table)."""
+    rows = []
+    for q in range(-342, 0):
+        power5 = 5**-q
+        z = power5.bit_length()
+        if q >= -27:
+            c = 2 ** (z + 127) // power5 + 1
+        else:
+            c = 2 ** (2 * z + 128) // power5 + 1
+            while c >= 1 << 128:
+                c //= 2
+        rows.append(c)
+    for q in range(0, 309):
+        power5 = 5**q
+        while power5 < 1 << 127:
+            power5 *= 2
+        while power5 >= 1 << 128:
+            power5 //= 2
+        rows.append(power5)
+    mask = (1 << 64) - 1
+    return np.array([[c >> 64, c & mask] for c in rows], dtype=np.uint64)
+
+
+_POW5 = _power_of_five_table()
+_POW10 = np.array([10.0**k for k in range(23)])  # exact doubles
+_POW2 = np.array([2.0**k for k in range(-1074, 972)])  # 2**(power2 - 1075), power2 in [1, 2046]
+
+_SMALLEST_Q = -342
+_LARGEST_Q = 308
+
+
+def _uint64_power_of_ten_table() -> np.ndarray:
+    return np.array([10**k for k in range(20)], dtype=np.uint64)
+
+
+_UPOW10 = _uint64_power_of_ten_table()
+
+# --------------------------------------------------------------------------- kernel
+
+_U0 = np.uint64(0)
+_U1 = np.uint64(1)
+_U10 = np.uint64(10)
+_U32 = np.uint64(32)
+_LOW32 = np.uint64(0xFFFFFFFF)
+_ALL64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+_TWO53 = np.uint64(1 << 53)
+_TWO52 = np.uint64(1 << 52)
+_PRECISION_MASK = np.uint64(0xFFFFFFFFFFFFFFFF >> 55)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _mul128(a: np.uint64, b: np.uint64) -> tuple[np.uint64, np.uint64]:
+    """Full 64x64 -> 128-bit product as ``(high, low)``."""
+    a_lo = a & _LOW32
+    a_hi = a >> _U32
+    b_lo = b & _LOW32
+    b_hi = b >> _U32
+    p0 = a_lo * b_lo
+    p1 = a_lo * b_hi
+    p2 = a_hi * b_lo
+    p3 = a_hi * b_hi
+    mid = (p0 >> _U32) + (p1 & _LOW32) + (p2 & _LOW32)
+    low = (p0 & _LOW32) | (mid << _U32)
+    high = p3 + (p1 >> _U32) + (p2 >> _U32) + (mid >> _U32)
+    return high, low
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _leading_zeros(w: np.uint64) -> int:
+    n = 0
+    if w >> np.uint64(32) == _U0:
+        n += 32
+        w = w << np.uint64(32)
+    if w >> np.uint64(48) == _U0:
+        n += 16
+        w = w << np.uint64(16)
+    if w >> np.uint64(56) == _U0:
+        n += 8
+        w = w << np.uint64(8)
+    if w >> np.uint64(60) == _U0:
+        n += 4
+        w = w << np.uint64(4)
+    if w >> np.uint64(62) == _U0:
+        n += 2
+        w = w << np.uint64(2)
+    if w >> np.uint64(63) == _U0:
+        n += 1
+    return n
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _to_double(w: np.uint64, q: int) -> tuple[float, bool]:
+    """``w * 10**q`` correctly rounded; ``ok`` is False when the value is not a normal double."""
+    if w == _U0:
+        return 0.0, True
+    if w <= _TWO53 and -22 <= q <= 22:  # Clinger: both operands exact, one rounding
+        if q < 0:
+            return float(w) / _POW10[-q], True
+        return float(w) * _POW10[q], True
+    if q < _SMALLEST_Q or q > _LARGEST_Q:
+        return 0.0, False
+    lz = _leading_zeros(w)
+    w = w << np.uint64(lz)
+    index = q - _SMALLEST_Q
+    high, low = _mul128(w, _POW5[index, 0])
+    if high & _PRECISION_MASK == _PRECISION_MASK:
+        high2, _low2 = _mul128(w, _POW5[index, 1])
+        low = low + high2
+        if high2 > low:
+            high = high + _U1
+    upperbit = int(high >> np.uint64(63))
+    shift = upperbit + 64 - 52 - 3
+    mantissa = high >> np.uint64(shift)
+    power2 = (((152170 + 65536) * q) >> 16) + 63 + upperbit - lz + 1023
+    if power2 <= 0:
+        return 0.0, False  # subnormal: left to the general reader
+    if low <= _U1 and -4 <= q <= 23 and (mantissa & np.uint64(3)) == _U1:
+        if (mantissa << np.uint64(shift)) == high:
+            mantissa = mantissa & ~_U1  # exactly half-way: round to even
+    mantissa = mantissa + (mantissa & _U1)
+    mantissa = mantissa >> _U1
+    if mantissa >= _TWO53:
+        mantissa = _TWO52
+        power2 += 1
+    if power2 >= 0x7FF:
+        return 0.0, False  # overflow
+    # mantissa holds the implicit bit: value = mantissa * 2**(power2 - 1075)
+    return float(mantissa) * _POW2[power2 - 1], True
+
+
+_OVERFLOW = np.uint64(0xFFFFFFFFFFFFFFFF)  # w after a digit run too long for 64 bits
+_W_MAX_BYTE = np.uint64((0xFFFFFFFFFFFFFFFF - 9) // 10)  # w * 10 + 9 still fits
+_W_MAX_EIGHT = np.uint64((0xFFFFFFFFFFFFFFFF - 99999999) // 100000000)  # w * 1e8 + 99999999 fits
+_E8 = np.uint64(100000000)
+_ASCII_ZEROS = np.uint64(0x3030303030303030)
+_DIGIT_CHECK_ADD = np.uint64(0x4646464646464646)
+_HIGH_BITS = np.uint64(0x8080808080808080)
+_BYTE_MASK = np.uint64(0x000000FF000000FF)
+_MUL1 = np.uint64(0x000F424000000064)  # 100 + (1000000 << 32)
+_MUL2 = np.uint64(0x0000271000000001)  # 1 + (10000 << 32)
+_SWAR = sys.byteorder == "little"
+
+
+@intrinsic
+def _load_u64(typingctx, arr, idx):  # noqa: ARG001 - numba's intrinsic signature
+    """Load 8 bytes of a uint8 array at ``idx`` as one (unaligned) uint64; no bounds check."""
+    if not (isinstance(arr, types.Array) and arr.dtype == types.uint8):
+        return None
+    sig = types.uint64(arr, types.intp)
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = builder.gep(ary.data, [args[1]])
+        return builder.load(builder.bitcast(ptr, llvm_ir.IntType(64).as_pointer()), align=1)
+
+    return sig, codegen
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _digit_run(buf: np.ndarray, i: int, stop: int, w: np.uint64) -> tuple[int, np.uint64, int]:
+    """Read the digits from ``buf[i]`` on into ``w``; returns ``(next i, w, digit count)``.
+
+    Eight digits at a time where possible (fast_float's SWAR trick). ``w`` becomes
+    ``_OVERFLOW`` when the digits do not fit in 64 bits.
+    """
+    n = 0
+    if _SWAR:
+        while i + 8 <= stop and w <= _W_MAX_EIGHT:
+            v = _load_u64(buf, i)
+            if ((v + _DIGIT_CHECK_ADD) | (v - _ASCII_ZEROS)) & _HIGH_BITS != _U0:
+                break
+            v = v - _ASCII_ZEROS
+            v = v * _U10 + (v >> np.uint64(8))
+            v = ((v & _BYTE_MASK) * _MUL1 + ((v >> np.uint64(16)) & _BYTE_MASK) * _MUL2) >> _U32
+            w = w * _E8 + v
+            i += 8
+            n += 8
+    while i < stop:
+        d = int(buf[i]) - 48
+        if d < 0 or d > 9:
+            break
+        if w > _W_MAX_BYTE:
+            return i, _OVERFLOW, n
+        w = w * _U10 + np.uint64(d)
+        i += 1
+        n += 1
+    return i, w, n
+
+
+@numba.njit(cache=True, nogil=True)
+def _parse_lines(
+    buf: np.ndarray,
+    start: int,
+    stop: int,
+    out: np.ndarray,
+    row0: int,
+) -> int:
+    """Parse the complete lines of ``buf[start:stop]`` into ``out[row0:]``.
+
+    Returns the number of rows written, or -1 when the text is not of the plain form.
+    """
+    ncol = out.shape[1]
+    nrow = out.shape[0]
+    i = start
+    r = row0
+    c = 0
+    while i < stop:
+        if r >= nrow:
+            return -1
+        negative = False
+        ch = buf[i]
+        if ch == 45:  # '-'
+            negative = True
+            i += 1
+        elif ch == 43:  # '+'
+            i += 1
+        w = _U0
+        q = 0
+        i, w, n_int = _digit_run(buf, i, stop, w)
+        n_frac = 0
+        if i < stop and buf[i] == 46:  # '.'
+            i, w, n_frac = _digit_run(buf, i + 1, stop, w)
+            q = -n_frac
+        if n_int + n_frac == 0 or w == _OVERFLOW:
+            return -1
+        if i < stop and (buf[i] == 101 or buf[i] == 69):  # 'e' / 'E'
+            i += 1
+            exp_negative = False
+            if i < stop and buf[i] == 45:
+                exp_negative = True
+                i += 1
+            elif i < stop and buf[i] == 43:
+                i += 1
+            exp_digits = 0
+            e = 0
+            while i < stop:
+                d = int(buf[i]) - 48
+                if d < 0 or d > 9:
+                    break
+                if e < 100000:
+                    e = e * 10 + d
+                exp_digits += 1
+                i += 1
+            if exp_digits == 0:
+                return -1
+            q += -e if exp_negative else e
+        value, ok = _to_double(w, q)
+        if not ok:
+            return -1
+        out[r, c] = -value if negative else value
+        c += 1
+        if i >= stop:
+            return -1  # every line ends with a newline
+        ch = buf[i]
+        if ch == 44:  # ','
+            if c >= ncol:
+                return -1
+            i += 1
+            continue
+        if ch == 13:  # '\r\n'
+            i += 1
+            if i >= stop or buf[i] != 10:
+                return -1
+            ch = 10
+        if ch != 10 or c != ncol:
+            return -1
+        i += 1
+        r += 1
+        c = 0
+    return r - row0
+
+
+# --------------------------------------------------------------------------- public
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=_MAX_THREADS - 1, thread_name_prefix="numeric-csv")
+    return _executor
+
+
+def _threads_for(size: int) -> int:
+    if size < _PARALLEL_MIN_BYTES:
+        return 1
+    return max(1, min(_MAX_THREADS, os.cpu_count() or 1, size // _PARALLEL_MIN_BYTES))
+
+
+def parse_numeric_csv(body: bytes, threads: int | None = None) -> np.ndarray | None:
+    """Parse a headerless all-numeric CSV body into a C-ordered ``(rows, columns)`` float64 array.
+
+    Parameters
+    ----------
+    body:
+        The CSV bytes, one record per line; the last line may lack its newline.
+    threads:
+        How many threads parse at once (the body is cut at line boundaries); default:
+        one per 256 KiB of body, at most the CPU count and 4.
+
+    Returns
+    -------
+    The array, or ``None`` when the body is not in the plain numeric form this parser
+    handles (see the module docstring); the caller then falls back to a general reader.
+    """
+    if not body:
+        return None
+    if not body.endswith(b"\n"):
+        body += b"\n"
+    n_cols = body.count(b",", 0, body.find(b"\n")) + 1
+    buf = np.frombuffer(body, dtype=np.uint8)
+    k = _threads_for(len(body)) if threads is None else max(1, threads)
+    bounds = [0]
+    for part in range(1, k):
+        cut = body.find(b"\n", len(body) * part // k) + 1
+        if bounds[-1] < cut < len(body):
+            bounds.append(cut)
+    bounds.append(len(body))
+    # Each part gets its own array, sized for its most rows (a line holds at least
+    # 2 * n_cols bytes); pages that are never written are never touched.
+    outs = [np.empty(((hi - lo) // (2 * n_cols) + 1, n_cols)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    jobs = [(buf, lo, hi, out, 0) for lo, hi, out in zip(bounds[:-1], bounds[1:], outs)]
+    futures = [_pool().submit(_parse_lines, *job) for job in jobs[1:]]
+    counts = [_parse_lines(*jobs[0])] + [f.result() for f in futures]
+    if any(n <= 0 for n in counts):
+        return None
+    if len(outs) == 1:
+        return outs[0][: counts[0]]
+    return np.concatenate([out[:n] for out, n in zip(outs, counts)])
+
+
+def _write_slice(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(include_header=False))
+    return sink.getvalue().to_pybytes()
+
+
+def write_csv_table(table: pa.Table, threads: int | None = None) -> bytes:
+    """Write an Arrow table as headerless CSV (pyarrow's writer: shortest round-trip floats).
+
+    Formatting doubles costs about 0.1 µs each, so a large table is cut into row slices
+    written on several threads (pyarrow holds no GIL while it writes); the bytes are the
+    same as one ``pyarrow.csv.write_csv`` call. ``threads`` defaults to one per 4,096 rows,
+    at most the CPU count and 4.
+    """
+    n = table.num_rows
+    if threads is None:
+        threads = min(_MAX_THREADS, os.cpu_count() or 1, n // _PARALLEL_MIN_ROWS)
+    k = max(1, threads)
+    if k <= 1 or n < 2:
+        return _write_slice(table)
+    edges = [n * part // k for part in range(k + 1)]
+    slices = [table.slice(lo, hi - lo) for lo, hi in zip(edges[:-1], edges[1:])]
+    futures = [_pool().submit(_write_slice, part) for part in slices[1:]]
+    return b"".join([_write_slice(slices[0])] + [f.result() for f in futures])
