@@ -42,6 +42,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from analyzer.numeric_csv import parse_numeric_csv
 from local_endpoint import encode as enc
 from local_endpoint.decode import NPY, decode, media_type
 from local_endpoint.errors import BadRequest, EndpointError, ModelFailure, PayloadTooLarge
@@ -153,6 +154,8 @@ def create_app(model_dir: str | Path | None = None) -> Starlette:
     model_dir = Path(model_dir or os.environ.get(MODEL_DIR_ENV) or DEFAULT_MODEL_DIR)
     registry = ModelRegistry(model_dir)
     settings = Settings()
+    parse_numeric_csv(b"0\n")  # compile (or load from numba's cache) the CSV kernel before /ping
+
     if registry.default is not None:
         m = registry.default
         log.info("loaded %s model %s (%s features)", m.flavor, m.path, m.n_features)
