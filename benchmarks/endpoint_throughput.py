@@ -5,8 +5,9 @@ Model: GradientBoostingClassifier (100 trees, depth 3) on ``make_classification(
 The server runs with one worker (``python -m local_endpoint serve``) on 127.0.0.1;
 the client is a keep-alive ``http.client`` connection. Request bodies are encoded before
 the timed loop (client encode time is reported in its own column); the response is
-decoded inside it, CSV with ``analyzer.numeric_csv`` as clarify-runner's model client does. Medians over several calls; in each repetition the in-process call,
-the CSV request and the x-npy request run in turn, so the load of a shared machine
+decoded inside it, CSV with ``analyzer.numeric_csv`` as clarify-runner's model client does.
+Medians over several calls; in each repetition the in-process call, the CSV request and the
+x-npy request run in turn, so the load of a shared machine
 weighs on all three alike.
 
 Column "CSV 4-dp ratio": the same rows rounded to 4 decimals (what real data sets look
