@@ -5,11 +5,23 @@ from __future__ import annotations
 import io
 import logging
 import os
+import select
 import sys
 
 import pytest
 
 from analyzer.model_client.progress import Progress
+
+
+def _read_all(fd: int) -> str:
+    """Everything written to the pty so far: one os.read may return only the first write."""
+    chunks = []
+    while select.select([fd], [], [], 0.2)[0]:
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode()
 
 
 def test_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch):
@@ -23,7 +35,7 @@ def test_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch):
         progress.update(100)
         progress.close()
         tty.flush()
-        drawn = os.read(master, 4096).decode()
+        drawn = _read_all(master)
     finally:
         tty.close()
         os.close(master)
