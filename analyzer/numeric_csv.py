@@ -44,10 +44,14 @@ _executor: ThreadPoolExecutor | None = None
 # --------------------------------------------------------------------------- tables
 
 
+_SMALLEST_Q = -342  # 10**q for q below this rounds to zero from any 19-digit mantissa
+_LARGEST_Q = 308  # ... and above this overflows
+
+
 def _power_of_five_table() -> np.ndarray:
     """128-bit truncated powers of five for 10**q, q in [-342, 308] (fast_float's table)."""
     rows = []
-    for q in range(-342, 0):
+    for q in range(_SMALLEST_Q, 0):
         power5 = 5**-q
         z = power5.bit_length()
         if q >= -27:
@@ -57,7 +61,7 @@ def _power_of_five_table() -> np.ndarray:
             while c >= 1 << 128:
                 c //= 2
         rows.append(c)
-    for q in range(0, 309):
+    for q in range(0, _LARGEST_Q + 1):
         power5 = 5**q
         while power5 < 1 << 127:
             power5 *= 2
@@ -72,16 +76,6 @@ _POW5 = _power_of_five_table()
 _POW10 = np.array([10.0**k for k in range(23)])  # exact doubles
 _POW2 = np.array([2.0**k for k in range(-1074, 972)])  # 2**(power2 - 1075), power2 in [1, 2046]
 
-_SMALLEST_Q = -342
-_LARGEST_Q = 308
-
-
-def _uint64_power_of_ten_table() -> np.ndarray:
-    return np.array([10**k for k in range(20)], dtype=np.uint64)
-
-
-_UPOW10 = _uint64_power_of_ten_table()
-
 # --------------------------------------------------------------------------- kernel
 
 _U0 = np.uint64(0)
@@ -89,7 +83,6 @@ _U1 = np.uint64(1)
 _U10 = np.uint64(10)
 _U32 = np.uint64(32)
 _LOW32 = np.uint64(0xFFFFFFFF)
-_ALL64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 _TWO53 = np.uint64(1 << 53)
 _TWO52 = np.uint64(1 << 52)
 _PRECISION_MASK = np.uint64(0xFFFFFFFFFFFFFFFF >> 55)
