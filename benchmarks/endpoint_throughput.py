@@ -121,6 +121,7 @@ def main() -> None:
             print(header)
             print("|" + "---|" * (header.count("|") - 1))
             fixed = {}
+            ratios: dict[int, tuple[float, float]] = {}
             for n in BATCHES:
                 reps = {1: 300, 100: 100, 10_000: 10, 100_000: 3}[n]
                 r = _measure(
@@ -128,6 +129,7 @@ def main() -> None:
                 )
                 if n == 1:
                     fixed = {"csv": r["csv"] - r["model"], "npy": r["npy"] - r["model"]}
+                ratios[n] = (r["model"] / r["csv"], r["model"] / r["npy"])
                 print(
                     f"| {n:,} | {n / r['model']:,.0f} | {n / r['csv']:,.0f} | {r['model'] / r['csv']:.2f} "
                     f"| {n / r['npy']:,.0f} | {r['model'] / r['npy']:.2f} "
@@ -140,6 +142,21 @@ def main() -> None:
                 "fixed cost per request (1-row HTTP minus 1-row in-process): "
                 f"CSV {fixed['csv'] * 1e3:.2f} ms, x-npy {fixed['npy'] * 1e3:.2f} ms"
             )
+            print(_verdict(ratios, fixed))
+
+
+def _verdict(ratios: dict[int, tuple[float, float]], fixed: dict[str, float]) -> str:
+    """One line: each target of the issue, met or missed, with the worst measured value."""
+    large = [n for n in ratios if n >= 10_000]
+    csv = min(ratios[n][0] for n in large)
+    npy = min(ratios[n][1] for n in large)
+    worst_fixed = max(fixed.values())
+    checks = [
+        (f"CSV >= 0.5x at 10,000+ rows (worst {csv:.2f})", csv >= 0.5),
+        (f"x-npy >= 0.8x at 10,000+ rows (worst {npy:.2f})", npy >= 0.8),
+        (f"fixed cost <= 2 ms (worst {worst_fixed * 1e3:.2f} ms)", worst_fixed <= 0.002),
+    ]
+    return "targets: " + "; ".join(f"{text}: {'met' if ok else 'MISSED'}" for text, ok in checks)
 
 
 def _measure(conn: http.client.HTTPConnection, model, Xn: np.ndarray, reps: int) -> dict[str, float]:
