@@ -96,7 +96,7 @@ def _csv_all_float(body: bytes, read: pacsv.ReadOptions, parse: pacsv.ParseOptio
     convert = pacsv.ConvertOptions(column_types={n: pa.float64() for n in names})
     try:
         return pacsv.read_csv(
-            io.BytesIO(body), read_options=typed, parse_options=parse, convert_options=convert
+            pa.BufferReader(body), read_options=typed, parse_options=parse, convert_options=convert
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
@@ -104,7 +104,7 @@ def _csv_all_float(body: bytes, read: pacsv.ReadOptions, parse: pacsv.ParseOptio
 
 def _csv_inferred(body: bytes, read: pacsv.ReadOptions, parse: pacsv.ParseOptions) -> pa.Table:
     """Read with per-column type inference; non-numeric columns are re-read as text."""
-    table = pacsv.read_csv(io.BytesIO(body), read_options=read, parse_options=parse)
+    table = pacsv.read_csv(pa.BufferReader(body), read_options=read, parse_options=parse)
     if all(_is_numeric(c.type) for c in table.columns):
         return table
     # Re-read with the non-numeric columns forced to string so that values such as dates
@@ -113,7 +113,9 @@ def _csv_inferred(body: bytes, read: pacsv.ReadOptions, parse: pacsv.ParseOption
         name: pa.string() for name, c in zip(table.column_names, table.columns) if not _is_numeric(c.type)
     }
     convert = pacsv.ConvertOptions(column_types=strings, strings_can_be_null=False)
-    return pacsv.read_csv(io.BytesIO(body), read_options=read, parse_options=parse, convert_options=convert)
+    return pacsv.read_csv(
+        pa.BufferReader(body), read_options=read, parse_options=parse, convert_options=convert
+    )
 
 
 def decode_csv(body: bytes | bytearray) -> np.ndarray:

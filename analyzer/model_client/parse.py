@@ -77,7 +77,7 @@ def _arrow_numeric(body: bytes) -> np.ndarray | None:
         return None
     try:
         table = pacsv.read_csv(
-            io.BytesIO(body),
+            pa.BufferReader(body),
             read_options=pacsv.ReadOptions(autogenerate_column_names=True, use_threads=False),
         )
     except (pa.ArrowInvalid, pa.ArrowException):
