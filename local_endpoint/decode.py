@@ -218,7 +218,7 @@ def decode_jsonlines(body: bytes) -> np.ndarray:
 
 def _npy_array(body: bytes | bytearray) -> np.ndarray:
     """The array of a ``numpy.save`` body, without copying the data (``allow_pickle=False``)."""
-    head = io.BytesIO(bytes(body[: 1 << 17]))  # magic + header: at most a few KiB in practice
+    head = io.BytesIO(body[: 1 << 17])  # one copy of magic + header (at most a few KiB in practice)
     version = np.lib.format.read_magic(head)
     if version == (1, 0):
         shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(head)
