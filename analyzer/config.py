@@ -5,11 +5,12 @@ The models mirror the SDK's ``ANALYSIS_CONFIG_SCHEMA_V1_0`` (spec ``clarify-cont
 are checked strictly (an integer field rejects ``"5"`` and ``true``; a float field accepts
 integers), and the strings the SDK lower-cases (``dataset_type``, ``content_type``, ...)
 are lower-cased before their allowed values are checked. A key that is absent is ``None``:
-defaults are never injected into the model; the ``effective_*`` helpers give the resolved
-defaults instead.
+defaults are never injected into the model; :mod:`analyzer.plan` resolves them (every default
+lives in :mod:`analyzer.plan.defaults`).
 
 Entry points: :func:`load_config` (a file or raw bytes), :func:`parse_config` (a decoded
-JSON object), :func:`config_problems` (every problem, without raising) and, from
+JSON object), :func:`config_problems` (every problem, without raising),
+:func:`partial_config` (what is valid of a config with problems) and, from
 :mod:`analyzer.config_checks`, :func:`unsupported_features` / :func:`ensure_supported`.
 """
 
@@ -72,6 +73,7 @@ __all__ = [
     "ensure_supported",
     "load_config",
     "parse_config",
+    "partial_config",
     "unsupported_features",
 ]
 
@@ -370,11 +372,6 @@ class TextConfig(_ConfigModel):
     language: Annotated[str, _choice(TEXT_LANGUAGES)]
     max_top_tokens: Int | None = None
 
-    @property
-    def effective_max_top_tokens(self) -> int:
-        """``max_top_tokens``, default 50."""
-        return 50 if self.max_top_tokens is None else self.max_top_tokens
-
 
 class ImageDebugConfig(_ConfigModel):
     """``methods.shap.image_config.debug`` (SDK schema only)."""
@@ -416,21 +413,6 @@ class ShapConfig(_ConfigModel):
     text_config: TextConfig | None = None
     image_config: ImageConfig | None = None
 
-    @property
-    def effective_agg_method(self) -> str:
-        """``agg_method``, default ``mean_abs``."""
-        return self.agg_method or "mean_abs"
-
-    @property
-    def effective_use_logit(self) -> bool:
-        """``use_logit``, default false."""
-        return bool(self.use_logit)
-
-    @property
-    def effective_save_local_shap_values(self) -> bool:
-        """``save_local_shap_values``, default false (documented container default; the SDK writes true)."""
-        return bool(self.save_local_shap_values)
-
 
 class PdpConfig(_ConfigModel):
     """``methods.pdp`` (spec §2.5): partial dependence plots.
@@ -441,16 +423,6 @@ class PdpConfig(_ConfigModel):
     features: list[StrOrInt] | None = None
     top_k_features: Int | None = None
     grid_resolution: Int | None = None
-
-    @property
-    def effective_grid_resolution(self) -> int:
-        """``grid_resolution``, default 15 (SDK ``PDPConfig``)."""
-        return 15 if self.grid_resolution is None else self.grid_resolution
-
-    @property
-    def effective_top_k_features(self) -> int:
-        """``top_k_features``, default 10."""
-        return 10 if self.top_k_features is None else self.top_k_features
 
 
 class AsymmetricShapleyValueBaseline(_ConfigModel):
@@ -496,16 +468,6 @@ class ReportConfig(_ConfigModel):
     name: Str | None = None
     title: Str | None = None
 
-    @property
-    def effective_name(self) -> str:
-        """``name``, default ``report``."""
-        return self.name or "report"
-
-    @property
-    def effective_title(self) -> str:
-        """``title``, default "SageMaker Analysis Report" (DOC-2023)."""
-        return self.title or "SageMaker Analysis Report"
-
 
 class Methods(_ConfigModel):
     """``methods`` (spec §2.3-§2.7): which analyses to run."""
@@ -549,31 +511,6 @@ class Predictor(_ConfigModel):
     custom_attributes: Str | None = None
     time_series_predictor_config: TimeSeriesPredictorConfig | None = None
 
-    def effective_content_type(self, dataset_type: str) -> str | None:
-        """Request MIME type: ``content_type``, else the dataset type (``image/jpeg`` for images).
-
-        ``None`` when it cannot be derived (Parquet or capture-JSON dataset without ``content_type``).
-        """
-        if self.content_type is not None:
-            return self.content_type
-        dataset_type = dataset_type.lower()
-        if dataset_type in ("text/csv", "application/jsonlines", "application/json"):
-            return dataset_type
-        if dataset_type == "application/x-image":
-            return "image/jpeg"
-        return None
-
-    def effective_accept_type(self, dataset_type: str) -> str | None:
-        """Response MIME type: ``accept_type``, else the content type (``application/json`` for images)."""
-        if self.accept_type is not None:
-            return self.accept_type
-        content_type = self.effective_content_type(dataset_type)
-        if content_type in ACCEPT_TYPES:
-            return content_type
-        if content_type is not None and content_type.startswith("image/"):
-            return "application/json"
-        return None
-
 
 class AnalysisConfig(_ConfigModel):
     """The whole ``analysis_config.json`` (spec §2.1)."""
@@ -599,18 +536,6 @@ class AnalysisConfig(_ConfigModel):
     time_series_data_config: TimeSeriesDataConfig | None = None
     methods: Methods
     predictor: Predictor | None = None
-
-    @property
-    def effective_probability_threshold(self) -> float:
-        """``probability_threshold``, default 0.5."""
-        return 0.5 if self.probability_threshold is None else self.probability_threshold
-
-    @property
-    def effective_predicted_label(self) -> str | int | None:
-        """``predicted_label``; ``"predicted_label"`` when only ``predicted_label_dataset_uri`` is given."""
-        if self.predicted_label is None and self.predicted_label_dataset_uri is not None:
-            return "predicted_label"
-        return self.predicted_label
 
     @property
     def is_time_series(self) -> bool:
@@ -796,6 +721,16 @@ def config_problems(data: Any) -> list[str]:
     """
     schema, semantic = _all_problems(data)
     return schema + semantic
+
+
+def partial_config(data: Any) -> AnalysisConfig | None:
+    """The config built from what is valid in ``data`` (the parts with schema errors dropped).
+
+    ``None`` when nothing usable is left (e.g. ``dataset_type`` or ``methods`` is bad). Used by
+    ``clarify-runner validate`` to check the data even when the config has problems.
+    """
+    cfg, _, _ = _schema_pass(data)
+    return cfg
 
 
 def parse_config(data: Any) -> AnalysisConfig:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from analyzer.bias import registry as _registry
 from analyzer.errors import NotSupportedError
+from analyzer.plan.defaults import request_content_type, response_accept_type
 
 if TYPE_CHECKING:  # pragma: no cover
     from analyzer.config import AnalysisConfig, Predictor
@@ -321,7 +322,7 @@ def _check_predictor_templates(cfg: AnalysisConfig, p: Predictor) -> list[Proble
         "predictor.content_template",
         "predictor.record_template",
     )
-    content_type = p.effective_content_type(cfg.dataset_type)
+    content_type = request_content_type(p.content_type, cfg.dataset_type)
     if content_type is None:
         return [
             Problem(
@@ -554,7 +555,8 @@ def _check_ts_predictor(cfg: AnalysisConfig) -> list[Problem]:
                 "a string JMESPath expression for ``forecast`` to extract the forecast result.",
             )
         )
-    if p.effective_content_type(cfg.dataset_type) not in _TABULAR_JSON:
+    content_type = request_content_type(p.content_type, cfg.dataset_type)
+    if content_type not in _TABULAR_JSON:
         out.append(
             Problem(
                 ("predictor.content_type",),
@@ -562,7 +564,7 @@ def _check_ts_predictor(cfg: AnalysisConfig) -> list[Problem]:
                 "explainability.",
             )
         )
-    if p.effective_accept_type(cfg.dataset_type) not in _TABULAR_JSON:
+    if response_accept_type(p.accept_type, content_type) not in _TABULAR_JSON:
         out.append(
             Problem(
                 ("predictor.accept_type",),
@@ -682,7 +684,7 @@ def unsupported_features(cfg: AnalysisConfig) -> list[str]:
     if cfg.segment_config is not None:
         out.append(f"segment_config (per-segment bias metrics) {_NOT_SUPPORTED}")
     if cfg.predictor is not None and cfg.dataset_type != "application/x-image":
-        content_type = cfg.predictor.effective_content_type(cfg.dataset_type)
+        content_type = request_content_type(cfg.predictor.content_type, cfg.dataset_type)
         if content_type is not None and content_type.startswith("image/"):
             out.append(f"predictor.content_type {content_type} (image requests) {_NOT_SUPPORTED}")
     return out

@@ -13,12 +13,12 @@ Hidden files and markers are skipped: any file or folder whose name starts with 
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from analyzer.errors import DatasetError
+from analyzer.settings import runner_settings
 
 S3_SCHEME = "s3://"
 S3_PAGE_SIZE = 1000  # keys per ListObjectsV2 call
@@ -51,7 +51,7 @@ def s3_client() -> Any:
     import boto3
     from botocore.config import Config
 
-    custom = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    custom = runner_settings().s3_endpoint_url
     config = Config(s3={"addressing_style": "path"}) if custom else None
     return boto3.client("s3", config=config)
 

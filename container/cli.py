@@ -4,8 +4,11 @@
 ``clarify-runner validate``  check a config, its dataset and its endpoint without running anything
 ``clarify-runner serve``     serve a model with the SageMaker inference contract
 
-Exit codes: 0 success, 1 user error (bad config, data or model output), 2 internal error.
-Errors also go to ``/opt/ml/output/message`` when that folder exists.
+Exit codes (:mod:`analyzer.errors`): 0 success, 1 user error (config, data), 2 internal
+error, 3 model or endpoint error, 4 platform error (network, AWS, Docker), 130/143 stopped by
+SIGINT/SIGTERM. Errors also go to ``/opt/ml/output/message`` when that folder exists.
+
+Nothing heavy is imported before the arguments are parsed (``--help`` answers at once).
 """
 
 from __future__ import annotations
@@ -13,16 +16,17 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
-from analyzer.errors import UserError
+from analyzer.errors import EXIT_OK, EXIT_USER_ERROR, JobStopped, StopEvent
 from local_endpoint.cli import add_serve_arguments
 
-logger = logging.getLogger("clarify_runner")
+if TYPE_CHECKING:  # pragma: no cover
+    from analyzer.config import AnalysisConfig
 
-EXIT_OK, EXIT_USER_ERROR, EXIT_INTERNAL_ERROR = 0, 1, 2
+logger = logging.getLogger("clarify_runner")
 
 
 class _ClarifyFormatter(logging.Formatter):
@@ -41,8 +45,8 @@ class _StderrHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stderr`` is when a record is emitted, not when the handler
     was made (so redirecting or capturing stderr later never hits a closed stream)."""
 
-    @property
-    def stream(self):  # type: ignore[override]
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
         return sys.stderr
 
     @stream.setter
@@ -61,15 +65,21 @@ def setup_logging(level: str = "INFO") -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+LOG_LEVEL_HELP = "DEBUG, INFO (default), WARNING or ERROR"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clarify-runner",
         description="Open-source drop-in for the SageMaker Clarify processing job.",
     )
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO (default), WARNING or ERROR")
+    parser.add_argument("--log-level", default="INFO", help=LOG_LEVEL_HELP)
+    # --log-level is accepted after the subcommand too; there it only overrides when given
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--log-level", default=argparse.SUPPRESS, help=LOG_LEVEL_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run an analysis")
+    run = sub.add_parser("run", help="run an analysis", parents=[common])
     run.add_argument("--config", required=True, help="analysis_config.json")
     run.add_argument("--data", help="dataset file, folder or s3:// URI (dataset_uri in the config wins)")
     run.add_argument(
@@ -98,41 +108,60 @@ def _parser() -> argparse.ArgumentParser:
         "--report-tolerance", type=float, default=0.1, help="highlight bias metrics this far from fair"
     )
 
-    val = sub.add_parser("validate", help="check config, data and endpoint without running the analysis")
+    val = sub.add_parser(
+        "validate", help="check config, data and endpoint without running the analysis", parents=[common]
+    )
     val.add_argument("--config", required=True)
     val.add_argument("--data", help="dataset file, folder or s3:// URI")
     val.add_argument("--endpoint-url", help="container URL whose /ping must answer")
 
-    serve = sub.add_parser("serve", help="serve a model with the SageMaker inference contract")
+    serve = sub.add_parser(
+        "serve", help="serve a model with the SageMaker inference contract", parents=[common]
+    )
     add_serve_arguments(serve)
     return parser
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from container.job import SUCCESS_MESSAGE, run_job
+    """Run the job like the processing job does: SIGTERM/SIGINT stop it cleanly (143/130)."""
+    from container.job import run_job
+    from container.lifecycle import cleanup_endpoints, report_failure, report_success, stop_on_signals
 
-    logger.info("Starting clarify-runner analysis")
-    logger.info("Analysis config path: %s", args.config)
-    logger.info("Analysis result path: %s", args.output)
-    run_job(
-        args.config,
-        data_uri=args.data,
-        output=args.output,
-        endpoint_url=args.endpoint_url,
-        backend=args.backend,
-        models_file=args.models_file,
-        shap_estimator=args.shap_estimator,
-        report_tolerance=args.report_tolerance,
-    )
-    logger.info("exit_message: %s", SUCCESS_MESSAGE)
-    return EXIT_OK
+    stop_event = StopEvent()
+    with stop_on_signals(stop_event) as guard:
+        try:
+            logger.info("Starting clarify-runner analysis")
+            logger.info("Analysis config path: %s", args.config)
+            logger.info("Analysis result path: %s", args.output)
+            run_job(
+                args.config,
+                data_uri=args.data,
+                output=args.output,
+                endpoint_url=args.endpoint_url,
+                backend=args.backend,
+                models_file=args.models_file,
+                stop_event=stop_event,
+                shap_estimator=args.shap_estimator,
+                report_tolerance=args.report_tolerance,
+            )
+            return report_success()
+        except (Exception, JobStopped, KeyboardInterrupt) as exc:
+            guard.shielded = True
+            return report_failure(exc, stop_event)
+        finally:
+            guard.shielded = True
+            cleanup_endpoints()
 
 
 def validate_problems(config: str, data: str | None, endpoint_url: str | None) -> list[str]:
-    """Every problem found in a config, its dataset and its endpoint (empty when all is well)."""
+    """Every problem found in a config, its dataset and its endpoint (empty when all is well).
+
+    Config problems and data problems are reported together: the parts of the config that
+    are valid are still checked against the dataset (header, column roles, then the rows).
+    """
     import json
 
-    from analyzer.config import config_problems, parse_config, unsupported_features
+    from analyzer.config import config_problems, load_config, partial_config, unsupported_features
     from analyzer.errors import ConfigError
 
     try:
@@ -141,29 +170,47 @@ def validate_problems(config: str, data: str | None, endpoint_url: str | None) -
         return [f"Cannot read the analysis config {config}: {exc.strerror}"]
     try:
         raw = json.loads(raw_text)
-    except (ValueError, UnicodeDecodeError):
-        from analyzer.config import load_config
-
+    except (ValueError, UnicodeDecodeError, RecursionError):
         try:
             load_config(raw_text)
         except ConfigError as exc:
             return [str(exc)]
         raise
     problems = list(config_problems(raw))
-    if problems:
-        return problems  # the dataset checks need a valid config
-    cfg = parse_config(raw)
-    problems += unsupported_features(cfg)
+    cfg = partial_config(raw)
+    if cfg is None:
+        return problems  # nothing usable is left to check the data against
+    unsupported = unsupported_features(cfg)
+    problems += unsupported
     data_uri = cfg.dataset_uri or data
     if data_uri is None:
         problems.append("No dataset: set dataset_uri in the analysis config or pass --data")
-    else:
-        from analyzer.dataset import dataset_problems
-
-        problems += dataset_problems(cfg, data_uri)
+    elif not unsupported:
+        problems += [p for p in _data_problems(cfg, data_uri) if p not in problems]
     if endpoint_url:
         problems += _ping_problems(endpoint_url)
     return problems
+
+
+def _data_problems(cfg: AnalysisConfig, data_uri: str) -> list[str]:
+    """Problems of the dataset against ``cfg``: header and roles (the plan), then the rows."""
+    from analyzer.datasets.header import read_header
+    from analyzer.datasets.loader import load_planned
+    from analyzer.errors import UserError
+    from analyzer.plan.build import plan_problems
+    from analyzer.plan.dataset import plan_dataset
+
+    try:
+        header = read_header(cfg, data_uri)
+        problems = plan_problems(cfg, header, data_uri)
+        if problems:
+            return problems
+        dataset, _ = plan_dataset(cfg, header, data_uri)
+        if dataset is not None:
+            load_planned(dataset)
+    except UserError as exc:
+        return [str(exc)]
+    return []
 
 
 def _ping_problems(url: str) -> list[str]:
@@ -198,28 +245,17 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``clarify-runner`` command; returns the exit code."""
-    from container.job import write_exit_message
-
     args = _parser().parse_args(argv)
     setup_logging(args.log_level)
-    handlers = {"run": _cmd_run, "validate": _cmd_validate, "serve": _cmd_serve}
+    if args.command == "run":
+        return _cmd_run(args)
+    handlers = {"validate": _cmd_validate, "serve": _cmd_serve}
     try:
         return handlers[args.command](args)
-    except UserError as exc:
-        message = f"ClientError: {exc}"
-        logger.error("%s", message)
-        logger.info("exit_message: %s", message)
-        write_exit_message(message)
-        return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        write_exit_message("ClientError: interrupted")
-        return EXIT_USER_ERROR
-    except Exception as exc:  # noqa: BLE001 - last-resort handler: report, never a bare traceback only
-        logger.error("Internal error:\n%s", traceback.format_exc())
-        message = f"AlgorithmError: {exc.__class__.__name__}: {exc}"  # as the processing job says it
-        logger.info("exit_message: %s", message)
-        write_exit_message(message)
-        return EXIT_INTERNAL_ERROR
+    except (Exception, KeyboardInterrupt) as exc:  # last-resort handler: report, never a bare traceback
+        from container.lifecycle import report_failure
+
+        return report_failure(exc)
 
 
 if __name__ == "__main__":  # pragma: no cover

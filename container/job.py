@@ -1,4 +1,4 @@
-"""One analysis job, end to end: config → shadow endpoint → analysis → outputs.
+"""One analysis job, end to end: config → plan → dataset → shadow endpoint → analysis → outputs.
 
 This is the code path shared by ``clarify-runner run`` and the processing-job entrypoint.
 It owns the things around the analysis: choosing where predictions go, staging outputs so
@@ -19,64 +19,56 @@ from typing import Any
 
 from analyzer.config import AnalysisConfig, ensure_supported, load_config
 from analyzer.endpoint import EndpointHandle
-from analyzer.errors import UserError
+from analyzer.errors import SUCCESS_MESSAGE, UserError, check_stop
 from analyzer.output import ANALYSIS_FILE
-from analyzer.runner import RunOptions, needs_model, run_analysis
+from analyzer.plan.build import PlanOptions, build_plan
+from analyzer.plan.defaults import DEFAULT_REPORT_TOLERANCE, DEFAULT_SHAP_ESTIMATOR
+from analyzer.plan.model import AnalysisPlan
+from analyzer.runner import RunOptions, execute_plan
 from analyzer.storage import is_s3
+from container.lifecycle import opt_ml_root, write_exit_message
 
 logger = logging.getLogger(__name__)
 
-SUCCESS_MESSAGE = "Completed: SageMaker XAI Analyzer ran successfully"
-OPT_ML_ENV = "CLARIFY_RUNNER_OPT_ML"
+__all__ = ["SUCCESS_MESSAGE", "opt_ml_root", "plan_job", "run_job", "write_exit_message"]
 
 
-def opt_ml_root() -> Path:
-    """Root of the SageMaker container tree (``/opt/ml``; ``$CLARIFY_RUNNER_OPT_ML`` in tests)."""
-    return Path(os.environ.get(OPT_ML_ENV, "/opt/ml"))
+def plan_job(
+    cfg: AnalysisConfig, data_uri: str | None, options: PlanOptions | None = None
+) -> AnalysisPlan:
+    """Check ``cfg`` is supported, read the dataset header and build the plan (no data, no model).
 
-
-def write_exit_message(text: str, *, create: bool = False) -> Path | None:
-    """Write ``text`` to ``<opt_ml>/output/message`` (at most 1 KB of UTF-8).
-
-    SageMaker shows the first 1 KB as the job's ``ExitMessage``/``FailureReason``. The file
-    is written only when the ``output`` folder exists (inside a container) or ``create`` is
-    set. Returns the path written, or ``None``.
+    Raises a :class:`UserError` for every problem found without the data rows or the model.
     """
-    folder = opt_ml_root() / "output"
-    if not folder.is_dir():
-        if not create:
-            return None
-        folder.mkdir(parents=True, exist_ok=True)
-    data = text.encode("utf-8")
-    if len(data) > 1024:
-        data = data[:1024].decode("utf-8", errors="ignore").encode("utf-8")
-    path = folder / "message"
-    path.write_bytes(data)
-    return path
+    from analyzer.datasets.header import read_header
+
+    ensure_supported(cfg)
+    dataset_uri = cfg.dataset_uri or (str(data_uri) if data_uri is not None else None)
+    if dataset_uri is None:
+        raise UserError("No dataset: set dataset_uri in the analysis config or pass --data")
+    return build_plan(cfg, read_header(cfg, dataset_uri), dataset_uri, options)
 
 
 @contextlib.contextmanager
 def _endpoint_for(
-    cfg: AnalysisConfig,
+    plan: AnalysisPlan,
     *,
     endpoint_url: str | None,
     backend: str,
     models_file: Path | None,
     stop_event: threading.Event | None,
 ) -> Iterator[EndpointHandle | None]:
-    if not needs_model(cfg):
+    if not plan.needs_model or plan.model is None:
         yield None
         return
     if endpoint_url:
         logger.info("Sending every prediction to %s (--endpoint-url)", endpoint_url)
         yield EndpointHandle(urls=(endpoint_url.rstrip("/"),), description=endpoint_url)
         return
-    if cfg.predictor is None:  # pragma: no cover - config validation rejects this earlier
-        raise UserError("predictor is required for the requested methods")
     from container.endpoints import open_shadow_endpoint
 
     with open_shadow_endpoint(
-        cfg.predictor, backend=backend, models_file=models_file, stop_event=stop_event
+        plan.model.target, backend=backend, models_file=models_file, stop_event=stop_event
     ) as h:
         yield h
 
@@ -103,8 +95,8 @@ def run_job(
     backend: str = "auto",
     models_file: str | os.PathLike[str] | None = None,
     stop_event: threading.Event | None = None,
-    shap_estimator: str = "clarify",
-    report_tolerance: float = 0.1,
+    shap_estimator: str = DEFAULT_SHAP_ESTIMATOR,
+    report_tolerance: float = DEFAULT_REPORT_TOLERANCE,
 ) -> dict[str, Any]:
     """Run one analysis and publish its outputs.
 
@@ -117,24 +109,25 @@ def run_job(
         backend: Shadow-endpoint backend (``auto``, ``docker``, ``subprocess``, ``sagemaker``).
         models_file: Local model registry for offline use (see ``container.endpoints``).
         stop_event: Set by a signal handler to stop the job between steps.
-        shap_estimator: ``clarify`` (identical to Clarify/shap) or ``paired`` (faster, not identical).
+        shap_estimator: ``clarify`` (identical to Clarify/shap) or ``leverage`` (not identical).
         report_tolerance: Bias metrics further than this from their fair value are highlighted.
 
     Returns:
         The analysis dict written to ``analysis.json``.
 
-    Outputs are written to a staging folder first. Local outputs are moved into place only
-    when the whole analysis succeeded, ``analysis.json`` last; S3 outputs are uploaded only
-    then. A stale ``analysis.json`` from an earlier run in the same folder is removed first,
-    so a failed run never leaves a complete-looking result behind.
+    Order (Clarify's): a stale ``analysis.json`` is removed, the plan is built from the config
+    and the dataset header, so a config problem fails the job before the data is loaded or an
+    endpoint started; then the dataset is loaded;
+    only then does the shadow endpoint start. Outputs are written to a staging folder first.
+    Local outputs are moved into place only when the whole analysis succeeded,
+    ``analysis.json`` last; S3 outputs are uploaded only then. A stale ``analysis.json`` from
+    an earlier run in the same folder is removed first, so a failed run never leaves a
+    complete-looking result behind.
     """
-    cfg = load_config(config_path)
-    ensure_supported(cfg)
-    dataset_uri = cfg.dataset_uri or (str(data_uri) if data_uri is not None else None)
-    if dataset_uri is None:
-        raise UserError("No dataset: set dataset_uri in the analysis config or pass --data")
+    from analyzer.datasets.loader import load_planned
 
-    output_s3 = is_s3(output)
+    cfg = load_config(config_path)
+    output_s3 = is_s3(str(output))
     if output_s3:
         staging_parent = Path(tempfile.gettempdir())
     else:
@@ -145,30 +138,28 @@ def run_job(
             logger.info("Removing %s left by an earlier run", stale)
             stale.unlink()
         staging_parent = output_dir
+    plan = plan_job(cfg, data_uri, PlanOptions(shap_estimator, report_tolerance))
     staging = Path(tempfile.mkdtemp(prefix=".clarify-runner-staging-", dir=staging_parent))
     try:
+        logger.info("Running Python / Pandas based analyzer.")
+        dataset = load_planned(plan.dataset)
+        check_stop(stop_event)
         with contextlib.ExitStack() as stack:
             endpoint = stack.enter_context(
                 _endpoint_for(
-                    cfg,
+                    plan,
                     endpoint_url=endpoint_url,
                     backend=backend,
                     models_file=Path(models_file) if models_file else None,
                     stop_event=stop_event,
                 )
             )
-            analysis = run_analysis(
-                cfg,
-                data_uri=dataset_uri,
+            analysis = execute_plan(
+                plan,
+                dataset,
                 output_dir=staging,
                 endpoint=endpoint,
-                options=RunOptions(
-                    shap_estimator=shap_estimator,
-                    report_tolerance=report_tolerance,
-                    stop_event=stop_event,
-                    config_path=str(config_path),
-                    release_endpoint=stack.close,
-                ),
+                options=RunOptions(stop_event=stop_event, release_endpoint=stack.close),
             )
         if output_s3:
             from container.s3 import upload_outputs

@@ -7,49 +7,36 @@ Processing contract (users-and-contracts.md §2, clarify-contract.md §1), paths
   ``analysis_config`` input's ``LocalPath`` from ``config/processingjobconfig.json``;
 * data: ``processing/input/data`` (the ``dataset`` input), unless ``dataset_uri`` is set;
 * results: ``processing/output`` (SageMaker uploads it at the end of the job);
-* failure: ``output/message`` (≤ 1 KB UTF-8) and a non-zero exit code (1 user error,
-  2 internal error, 128+N after signal N).
+* failure: ``output/message`` (≤ 1 KB UTF-8) and a non-zero exit code (see
+  :mod:`analyzer.errors`: 1 user error, 2 internal error, 3 model error, 4 platform error,
+  128+N after signal N).
 
 Outside SageMaker (``docker run``, ``docker compose``), ``--config``/``--data``/``--output``
 (or ``CLARIFY_RUNNER_CONFIG``/``_DATA``/``_OUTPUT``) may name ``s3://`` URIs instead; an S3
 output is uploaded only when the whole analysis succeeded.
 
 SIGTERM/SIGINT: the job logs ``Signal 15 received, cleaning up``, sets the stop event, unwinds
-(tearing down the shadow endpoint) and exits non-zero.
+(tearing down the shadow endpoint) and exits 128+N (:mod:`container.lifecycle`, shared with
+``clarify-runner run``).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
-import signal
 import sys
 import tempfile
-import threading
-import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analyzer.errors import ConfigError, UserError
+from analyzer.errors import EXIT_OK, ConfigError, JobStopped, StopEvent
+from analyzer.settings import runner_settings
 
 logger = logging.getLogger("clarify_runner.processing_job")
-
-EXIT_OK, EXIT_USER_ERROR, EXIT_INTERNAL_ERROR = 0, 1, 2
-SERVE_USER_ENV = "CLARIFY_RUNNER_SERVE_USER"
-
-
-class JobStopped(BaseException):
-    """Raised in the main thread by the signal handler (a ``BaseException``, like ``KeyboardInterrupt``,
-    so that ``except Exception`` blocks in the analysis do not swallow it)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(f"Signal {signum} received")
-        self.signum = signum
 
 
 @dataclass(frozen=True)
@@ -162,71 +149,21 @@ def log_hosts(resource_config: dict[str, Any] | None) -> bool:
 
 
 def _parser() -> argparse.ArgumentParser:
-    env = os.environ.get
-    p = argparse.ArgumentParser(prog="clarify-runner-processing-job", description=__doc__.split("\n")[0])
-    p.add_argument("--config", default=env("CLARIFY_RUNNER_CONFIG"), help="config file or s3:// URI")
-    p.add_argument("--data", default=env("CLARIFY_RUNNER_DATA"), help="dataset file, folder or s3:// URI")
-    p.add_argument("--output", default=env("CLARIFY_RUNNER_OUTPUT"), help="output folder or s3:// prefix")
+    env = runner_settings()
+    p = argparse.ArgumentParser(prog="clarify-runner-processing-job", description=(__doc__ or "").split("\n")[0])
+    p.add_argument("--config", default=env.config, help="config file or s3:// URI")
+    p.add_argument("--data", default=env.data, help="dataset file, folder or s3:// URI")
+    p.add_argument("--output", default=env.output, help="output folder or s3:// prefix")
     p.add_argument(
         "--backend",
-        default=env("CLARIFY_RUNNER_ENDPOINT_BACKEND", "auto"),
+        default=env.endpoint_backend,
         choices=["auto", "docker", "subprocess", "sagemaker"],
         help="shadow endpoint backend (default: auto)",
     )
-    p.add_argument("--models-file", default=env("CLARIFY_RUNNER_MODELS_FILE"), help="offline models file")
-    p.add_argument("--shap-estimator", default=env("CLARIFY_RUNNER_SHAP_ESTIMATOR", "clarify"))
-    p.add_argument("--log-level", default=env("CLARIFY_RUNNER_LOG_LEVEL", "INFO"))
+    p.add_argument("--models-file", default=env.models_file, help="offline models file")
+    p.add_argument("--shap-estimator", default=env.shap_estimator)
+    p.add_argument("--log-level", default=env.log_level)
     return p
-
-
-class _SignalGuard:
-    """Turns the first SIGTERM/SIGINT into :class:`JobStopped` in the main thread."""
-
-    def __init__(self, stop_event: threading.Event) -> None:
-        self.stop_event = stop_event
-        self.raised = False
-        self.shielded = False
-
-    def handle(self, signum: int, frame: object) -> None:
-        """Signal handler: log, set the stop event, and unwind the main thread once."""
-        logger.info("Signal %d received, cleaning up", signum)
-        self.stop_event.set()
-        if not self.raised and not self.shielded:
-            self.raised = True
-            raise JobStopped(signum)
-
-
-@contextlib.contextmanager
-def _signals(stop_event: threading.Event) -> Iterator[_SignalGuard]:
-    guard = _SignalGuard(stop_event)
-    if threading.current_thread() is not threading.main_thread():
-        yield guard
-        return
-    previous = {s: signal.signal(s, guard.handle) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield guard
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-
-
-def _failure(message: str) -> None:
-    from container.job import write_exit_message
-
-    try:
-        write_exit_message(message, create=True)
-    except OSError as exc:
-        logger.warning("Could not write the exit message: %s", exc)
-
-
-def _cleanup() -> None:
-    """Tear down anything a shadow-endpoint backend left running."""
-    from container.endpoints import registry
-    from container.endpoints.docker_backend import remove_leftovers
-
-    registry.cleanup_all()
-    with contextlib.suppress(Exception):
-        remove_leftovers()
 
 
 def _resolve_config(spec: str, workdir: Path) -> Path:
@@ -239,7 +176,7 @@ def _resolve_config(spec: str, workdir: Path) -> Path:
     return _single_json(path) if path.is_dir() else path
 
 
-def run(args: argparse.Namespace, stop_event: threading.Event) -> int:
+def run(args: argparse.Namespace, stop_event: StopEvent) -> int:
     """Resolve the contract paths and run the analysis; return the exit code."""
     from container.job import opt_ml_root, run_job
 
@@ -270,43 +207,26 @@ def run(args: argparse.Namespace, stop_event: threading.Event) -> int:
 def processing_main(argv: Sequence[str]) -> int:
     """The processing-job role: run, map errors to exit codes and ``/opt/ml/output/message``."""
     from container.cli import setup_logging
+    from container.lifecycle import cleanup_endpoints, report_failure, report_success, stop_on_signals
 
     args = _parser().parse_args(list(argv))
     setup_logging(args.log_level)
-    stop_event = threading.Event()
-    with _signals(stop_event) as guard:
+    stop_event = StopEvent()
+    with stop_on_signals(stop_event) as guard:
         try:
-            code = run(args, stop_event)
-            from container.job import SUCCESS_MESSAGE
-
-            logger.info("exit_message: %s", SUCCESS_MESSAGE)
-            return code
-        except JobStopped as exc:
-            _failure(f"Stopped: {exc}; the job was stopped and wrote no results")
-            return 128 + exc.signum
-        except UserError as exc:
-            if stop_event.is_set():
-                _failure("Stopped: the job was stopped and wrote no results")
-                return 128 + signal.SIGTERM
-            logger.error("%s", traceback.format_exc())
-            _failure(f"ClientError: {exc}")
-            logger.info("exit_message: ClientError: %s", exc)
-            return EXIT_USER_ERROR
-        except Exception as exc:  # noqa: BLE001 - every other failure is ours
-            if stop_event.is_set():
-                _failure("Stopped: the job was stopped and wrote no results")
-                return 128 + signal.SIGTERM
-            logger.error("%s", traceback.format_exc())
-            _failure(f"AlgorithmError: {type(exc).__name__}: {exc}")
-            return EXIT_INTERNAL_ERROR
+            run(args, stop_event)
+            return report_success()
+        except (Exception, JobStopped, KeyboardInterrupt) as exc:
+            guard.shielded = True
+            return report_failure(exc, stop_event, create_message=True, full_traceback=True)
         finally:
             guard.shielded = True
-            _cleanup()
+            cleanup_endpoints()
 
 
 def _drop_privileges() -> None:
     """When root and ``$CLARIFY_RUNNER_SERVE_USER`` names a user, become that user."""
-    user = os.environ.get(SERVE_USER_ENV)
+    user = runner_settings().serve_user
     if not user or os.geteuid() != 0:
         return
     import pwd

@@ -82,7 +82,7 @@ def run_ours(case: Case) -> tuple[str, Any]:
             ft_features=case.features,
             predicted_label_values_or_threshold=case.predicted_values,
         )
-    except UserError as exc:
+    except (UserError, ValueError) as exc:  # ValueError: an unknown metric name, as smclarify
         return "error", str(exc)
     return "ok", out["facets"][case.facet]
 

@@ -176,9 +176,8 @@ def test_label_value_or_threshold_matches_smclarify():
 
 
 def test_unknown_metric_is_a_config_error():
-    from analyzer.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="Invalid metric_name"):
+    with pytest.raises(ValueError, match="Invalid metric_name"):
         bias_section(
             _small_post(),
             stage="pre_training",

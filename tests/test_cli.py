@@ -187,7 +187,8 @@ def test_shap_estimator_flag_reaches_the_engine(tmp_path: Path, capfd: pytest.Ca
     config = {
         "version": "1.0",
         "dataset_type": "text/csv",
-        "methods": {"shap": {"baseline": [[0.0, 0.0, 0.0, 0.0]], "num_samples": 8, "seed": 1}},
+        "methods": {"shap": {"baseline": [[0.0, 0.0, 0.0, 0.0]], "num_samples": 8, "seed": 1,
+                             "save_local_shap_values": True}},
         "predictor": {"endpoint_name": "local", "content_type": "text/csv", "probability": 1},
     }
     path = _write_config(tmp_path, config)

@@ -544,7 +544,6 @@ def test_predictor_required() -> None:
         predicted_label_dataset_uri="s3://b/preds.csv",
     )
     assert _semantic(data) == []
-    assert parse_config(data).effective_predicted_label == "predicted_label"
 
 
 def test_features_jmespath_required_for_json_formats() -> None:
@@ -782,34 +781,18 @@ def test_segment_config_display_aliases() -> None:
 # ------------------------------------------------------------------------------- helpers
 
 
-def test_absent_keys_are_none_and_effective_defaults() -> None:
+def test_absent_keys_are_none_and_no_default_is_injected() -> None:
+    """The config keeps absent keys as None; the plan applies the defaults (tests/test_plan.py)."""
     data = _csv_shap({}, methods={"shap": {}, "pdp": {}, "report": {}})
     cfg = parse_config(data)
-    assert cfg.probability_threshold is None and cfg.effective_probability_threshold == 0.5
-    assert cfg.methods.pdp.grid_resolution is None and cfg.methods.pdp.effective_grid_resolution == 15
-    assert cfg.methods.pdp.top_k_features is None and cfg.methods.pdp.effective_top_k_features == 10
-    assert cfg.methods.report.name is None and cfg.methods.report.effective_name == "report"
-    assert cfg.methods.report.effective_title == "SageMaker Analysis Report"
+    assert cfg.probability_threshold is None
+    assert cfg.methods.pdp.grid_resolution is None and cfg.methods.pdp.top_k_features is None
+    assert cfg.methods.report.name is None and cfg.methods.report.title is None
     shap = cfg.methods.shap
-    assert shap.num_samples is None and shap.agg_method is None and shap.effective_agg_method == "mean_abs"
-    assert shap.effective_use_logit is False and shap.effective_save_local_shap_values is False
+    assert shap.num_samples is None and shap.agg_method is None
+    assert shap.use_logit is None and shap.save_local_shap_values is None
     assert cfg.to_dict() == data
-    custom = parse_config(
-        _csv_shap(
-            methods={
-                "shap": {},
-                "pdp": {"grid_resolution": 7, "top_k_features": 3},
-                "report": {"name": "r", "title": "T"},
-            },
-            probability_threshold=0.8,
-        )
-    )
-    assert custom.effective_probability_threshold == 0.8
-    assert (custom.methods.pdp.effective_grid_resolution, custom.methods.pdp.effective_top_k_features) == (
-        7,
-        3,
-    )
-    assert (custom.methods.report.effective_name, custom.methods.report.effective_title) == ("r", "T")
+    assert not [name for name in dir(cfg) if name.startswith("effective_")]
 
 
 @pytest.mark.parametrize(
@@ -829,20 +812,16 @@ def test_absent_keys_are_none_and_effective_defaults() -> None:
         ),
     ],
 )
-def test_effective_content_and_accept_type(
+def test_request_and_response_types_default_from_the_dataset_type(
     dataset_type: str,
     content_type: str | None,
     accept_type: str | None,
     expected: tuple[str | None, str | None],
 ) -> None:
-    predictor: dict[str, Any] = {"endpoint_name": "e"}
-    if content_type:
-        predictor["content_type"] = content_type
-    if accept_type:
-        predictor["accept_type"] = accept_type
-    data = {"dataset_type": dataset_type, "methods": {"shap": {}}, "predictor": predictor}
-    p = AnalysisConfig.model_validate(data).predictor
-    assert (p.effective_content_type(dataset_type), p.effective_accept_type(dataset_type)) == expected
+    from analyzer.plan.defaults import request_content_type, response_accept_type
+
+    request = request_content_type(content_type, dataset_type)
+    assert (request, response_accept_type(accept_type, request)) == expected
 
 
 def test_needs_predictor_and_requested_methods() -> None:

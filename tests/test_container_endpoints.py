@@ -14,9 +14,8 @@ import pytest
 import requests
 from _container_helpers import REGION, moto_server_fixture  # noqa: F401 - fixture
 
-from analyzer.errors import ConfigError
+from analyzer.errors import ConfigError, JobStopped
 from container.endpoints import choose_backend, in_sagemaker_job, open_shadow_endpoint, registry
-from container.endpoints.common import StopRequested
 from local_endpoint.testing import running_endpoint, train_sklearn_classifier, write_sklearn_model_dir
 
 
@@ -61,7 +60,7 @@ def test_subprocess_backend_serves_predictions_and_stops(
 def test_stop_event_ends_the_wait_and_tears_down(tmp_path: Path) -> None:
     stop = threading.Event()
     stop.set()
-    with pytest.raises(StopRequested):
+    with pytest.raises(JobStopped):
         with open_shadow_endpoint(_predictor(model_name="lr"), backend="subprocess",
                                   models_file=_models_file(tmp_path), stop_event=stop):
             pytest.fail("the endpoint must not open after a stop")

@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 
-from analyzer.errors import ConfigError
+from analyzer.errors import ModelError
 from analyzer.model_client.labels import pick_labels, scores_to_labels
 from analyzer.model_client.parse import ResponseFormatError, ResponseParser, parse_npy
 from analyzer.model_client.serialize import CSV, JSON, JSONLINES
@@ -95,11 +95,11 @@ def test_non_utf8_body() -> None:
 
 
 def test_locator_config_errors() -> None:
-    with pytest.raises(ConfigError, match="predictor.probability"):
+    with pytest.raises(ValueError, match="predictor.probability"):
         ResponseParser(CSV, None, "score")
-    with pytest.raises(ConfigError, match="JMESPath"):
+    with pytest.raises(ValueError, match="JMESPath"):
         ResponseParser(JSON, "[[[", None)
-    with pytest.raises(ConfigError, match="accept_type"):
+    with pytest.raises(ValueError, match="accept_type"):
         ResponseParser("text/html", None, None)
 
 
@@ -118,7 +118,7 @@ def test_scores_to_labels_threshold_and_argmax() -> None:
     multi = np.array([[0.1, 0.6, 0.3], [0.5, 0.2, 0.3]])
     np.testing.assert_array_equal(scores_to_labels(multi), [1, 0])
     assert scores_to_labels(multi, None, ["bird", "cat", "dog"]).tolist() == ["cat", "bird"]
-    with pytest.raises(ConfigError, match="label_headers has 2"):
+    with pytest.raises(ModelError, match="label_headers has 2"):
         scores_to_labels(multi, None, ["a", "b"])
 
 

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 from sklearn.inspection import partial_dependence
 
-from analyzer.errors import ConfigError
 from analyzer.explain import partial_dependence_section, top_k_features
 from analyzer.explain.pdp import numeric_grid
 from tests._explain_helpers import classifier, frame_predict, german_credit_model
@@ -87,9 +86,9 @@ def test_section_keys_match_the_sdk_fixture(clarify_examples) -> None:
 
 def test_unknown_feature_and_bad_resolution() -> None:
     model, X = classifier(5)
-    with pytest.raises(ConfigError, match="zzz"):
+    with pytest.raises(ValueError, match="zzz"):
         partial_dependence_section(X[:5], model.predict_proba, list("abcde"), ["zzz"], 3, set())
-    with pytest.raises(ConfigError, match="grid_resolution"):
+    with pytest.raises(ValueError, match="grid_resolution"):
         partial_dependence_section(X[:5], model.predict_proba, list("abcde"), ["a"], 0, set())
 
 
@@ -100,5 +99,5 @@ def test_top_k_features_from_the_shap_section() -> None:
     }
     assert top_k_features(section, 2) == ["c", "b"]
     assert top_k_features(section, 10) == ["c", "b", "a"]
-    with pytest.raises(ConfigError, match="top_k_features"):
+    with pytest.raises(ValueError, match="top_k_features"):
         top_k_features(section, 0)

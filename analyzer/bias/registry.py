@@ -6,8 +6,6 @@ The description strings are the ones smclarify 0.5 and the real Clarify containe
 
 from __future__ import annotations
 
-from analyzer.errors import ConfigError
-
 #: Registration order of smclarify 0.5 (used in the "Invalid metric_name" error text).
 PRE_TRAINING_METRICS: tuple[str, ...] = ("CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL")
 POST_TRAINING_METRICS: tuple[str, ...] = (
@@ -62,7 +60,7 @@ def stage_metrics(stage: str) -> tuple[str, ...]:
         return PRE_TRAINING_METRICS
     if stage == "post_training":
         return POST_TRAINING_METRICS
-    raise ConfigError(f"stage must be 'pre_training' or 'post_training', got {stage!r}")
+    raise ValueError(f"stage must be 'pre_training' or 'post_training', got {stage!r}")
 
 
 def select_metrics(stage: str, methods: str | list[str] | None) -> list[str]:
@@ -70,7 +68,7 @@ def select_metrics(stage: str, methods: str | list[str] | None) -> list[str]:
 
     ``"all"`` (or ``["all"]``, or None) selects what the real container computes for "all"; a list
     selects exactly those names and must only name metrics of ``stage``. An unknown name
-    raises :class:`ConfigError` with smclarify's text.
+    raises ``ValueError`` with smclarify's text.
     """
     registered = stage_metrics(stage)
     if methods is None or methods == "all" or methods == ["all"]:
@@ -78,7 +76,7 @@ def select_metrics(stage: str, methods: str | list[str] | None) -> list[str]:
     else:
         names = [methods] if isinstance(methods, str) else list(methods)
         if not set(names).issubset(registered):
-            raise ConfigError(
+            raise ValueError(
                 f"Invalid metric_name: metrics should be one of the registered metrics{list(registered)}"
             )
         chosen = [m for m in registered if m in names]

@@ -7,9 +7,9 @@ import logging
 import numpy as np
 import pandas as pd
 
-log = logging.getLogger(__name__)
+from analyzer.plan.defaults import DEFAULT_PROBABILITY_THRESHOLD
 
-DEFAULT_PROBABILITY_THRESHOLD = 0.5
+log = logging.getLogger(__name__)
 
 
 def scores_to_labels(

@@ -24,7 +24,7 @@ from analyzer.bias.rules import (
     predicted_rule,
 )
 from analyzer.bias.scores import prepare_predicted
-from analyzer.errors import ConfigError, DatasetError
+from analyzer.errors import DatasetError
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def bias_section(
     _require_column(frame, label, "Label")
     post = stage == "post_training"
     if post and predicted_label is None:
-        raise ConfigError("predicted_label_column has to be provided for Post training metrics")
+        raise ValueError("predicted_label_column has to be provided for Post training metrics")
     values = list(label_values_or_threshold)
 
     try:

@@ -41,7 +41,7 @@ from analyzer.bias.rules import (
 )
 from analyzer.bias.scores import prepare_predicted
 from analyzer.bias.section import FacetSpec, _as_list
-from analyzer.errors import ConfigError, DatasetError
+from analyzer.errors import DatasetError
 
 
 def _chunks(path: Path, columns: list[str], block_size: int) -> Iterator[pd.DataFrame]:
@@ -88,7 +88,7 @@ def stream_bias_section(
     if not label_values_or_threshold:
         raise DatasetError("Positive label values or thresholds are empty for Label column")
     if post and predicted_label is None:
-        raise ConfigError("predicted_label_column has to be provided for Post training metrics")
+        raise ValueError("predicted_label_column has to be provided for Post training metrics")
     header = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16)).schema.names
     for spec in facets:
         if spec.column not in header:

@@ -16,7 +16,7 @@ the label/predicted label); the feature columns are then picked by name.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -24,24 +24,52 @@ from analyzer.errors import DatasetError
 
 from .columns import locate
 from .csv_format import HEADERS_MISMATCH, read_csv_parts
+from .header import CSV, JSON, JSONLINES, TABULAR_TYPES
 from .json_format import compile_expr, read_json, read_jsonlines
-from .loader import CSV, JSON, JSONLINES, dataset_type, get, read_parts
+from .loader import read_parts
 from .parquet_format import read_parquet_parts
 
+#: A baseline as written in the config: a URI, rows, or (JSON) a document.
+BaselineValue = str | list[Any] | dict[str, Any]
 
-def load_baseline(baseline: Any, cfg: Any, feature_names: Sequence[str]) -> pd.DataFrame | None:
+
+class DataFormat(Protocol):
+    """What the baseline reader needs to know about the dataset (an ``AnalysisConfig`` or a
+    :class:`~analyzer.plan.model.DatasetPlan`)."""
+
+    @property
+    def dataset_type(self) -> str: ...
+
+    @property
+    def features(self) -> str | None: ...
+
+    @property
+    def headers(self) -> Sequence[str] | None: ...
+
+    @property
+    def label(self) -> str | int | None: ...
+
+    @property
+    def predicted_label(self) -> str | int | None: ...
+
+
+def load_baseline(
+    baseline: BaselineValue | None, cfg: DataFormat, feature_names: Sequence[str]
+) -> pd.DataFrame | None:
     """The SHAP baseline as a frame with columns ``feature_names``; ``None`` when ``baseline`` is ``None``."""
     if baseline is None:
         return None
     feature_names = list(feature_names)
-    kind = dataset_type(cfg)
+    kind = cfg.dataset_type.lower()
+    if kind not in TABULAR_TYPES:
+        raise DatasetError(f"methods.shap.baseline cannot be read for dataset_type {cfg.dataset_type!r}")
     if isinstance(baseline, str):
         return _from_uri(baseline, cfg, kind, feature_names)
     rows = _inline_rows(baseline, cfg, kind)
     return rows_to_frame(rows, cfg, feature_names)
 
 
-def _from_uri(uri: str, cfg: Any, kind: str, feature_names: list[str]) -> pd.DataFrame:
+def _from_uri(uri: str, cfg: DataFormat, kind: str, feature_names: list[str]) -> pd.DataFrame:
     parts = read_parts(uri)
     if kind in (CSV, "application/x-parquet"):
         if kind == CSV:
@@ -53,12 +81,12 @@ def _from_uri(uri: str, cfg: Any, kind: str, feature_names: list[str]) -> pd.Dat
         rows = frame.astype(object).where(frame.notna(), None).to_numpy().tolist()
         return rows_to_frame(rows, cfg, feature_names, source=uri)
     reader = read_jsonlines if kind == JSONLINES else read_json
-    table = reader(parts, get(cfg, "features"), None, None)
+    table = reader(parts, cfg.features, None, None)
     return rows_to_frame(table.features, cfg, feature_names, source=uri)
 
 
-def _inline_rows(baseline: Any, cfg: Any, kind: str) -> list[list[Any]]:
-    features = get(cfg, "features")
+def _inline_rows(baseline: list[Any] | dict[str, Any], cfg: DataFormat, kind: str) -> list[list[Any]]:
+    features = cfg.features
     if kind == JSON and features is not None and not _is_rows(baseline):
         rows = compile_expr(features, "features").search(baseline)
         if not _is_rows(rows):
@@ -92,7 +120,7 @@ def _is_rows(value: Any) -> bool:
 
 
 def rows_to_frame(
-    rows: Sequence[Sequence[Any]], cfg: Any, feature_names: list[str], source: str = "inline baseline"
+    rows: Sequence[Sequence[Any]], cfg: DataFormat, feature_names: list[str], source: str = "inline baseline"
 ) -> pd.DataFrame:
     """Name the baseline rows' columns (see the module docstring) and keep the features."""
     widths = {len(r) for r in rows}
@@ -113,13 +141,12 @@ def rows_to_frame(
     )
 
 
-def _candidate_names(cfg: Any, feature_names: list[str], width: int) -> list[list[str]]:
+def _candidate_names(cfg: DataFormat, feature_names: list[str], width: int) -> list[list[str]]:
     candidates = [feature_names]
-    headers = get(cfg, "headers")
-    if headers:
-        headers = [str(h) for h in headers]
+    if cfg.headers:
+        headers = [str(h) for h in cfg.headers]
         candidates.append(headers)
         candidates.append(headers[:width])
-        roles = {locate(get(cfg, key), headers) for key in ("label", "predicted_label")}
+        roles = {locate(value, headers) for value in (cfg.label, cfg.predicted_label) if value is not None}
         candidates.append([h for h in headers if h not in roles])
     return candidates

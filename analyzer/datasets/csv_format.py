@@ -172,6 +172,58 @@ def _read_arrow(
         raise DatasetError(f"Unable to parse CSV file '{source}': {msg}") from None
 
 
+def _first_row_names(
+    source: str, data: bytes, names: list[str] | None, hint_names: list[str]
+) -> tuple[list[str], bool]:
+    """Column names after this part's first row, and whether that row is a header row.
+
+    ``names`` are the names known so far (configured ``headers`` or an earlier part's), or
+    ``None``; ``data`` is the part without BOM and must not be blank.
+    """
+    rows = sample_rows(data)
+    header = has_header_row(rows, names, hint_names)
+    first = [f.strip() for f in rows[0]] if rows else []
+    if names is None:
+        if header:
+            if len(set(first)) != len(first):
+                raise DatasetError(f"Duplicate column names in the header row of '{source}': {first}")
+            return first, header
+        return [f"column_{i}" for i in range(len(first))], header
+    if names and not header and rows and len(rows[0]) != len(names):
+        raise DatasetError(
+            f"{HEADERS_MISMATCH} headers has {len(names)} names {names} but the first row of "
+            f"'{source}' has {len(rows[0])} columns: {rows[0]}"
+        )
+    return names, header
+
+
+def _body(raw: bytes, source: str) -> bytes | None:
+    """The part without BOM after the UTF-8 check; ``None`` (logged) when it is blank."""
+    check_utf8(raw, source)
+    data = raw[len(_BOM) :] if raw.startswith(_BOM) else raw
+    if not data.strip():
+        log.info("Skipping empty file %s", source)
+        return None
+    return data
+
+
+def csv_column_names(
+    parts: Iterable[tuple[str, bytes]], headers: Sequence[str] | None, hint_names: Iterable[str] = ()
+) -> list[str]:
+    """The column names :func:`read_csv_parts` gives these parts, read from the first non-empty part.
+
+    Reads no more than the first rows of that part (the dataset header, for the analysis plan).
+    """
+    hints = [h for h in hint_names if isinstance(h, str)]
+    sources = []
+    for source, raw in parts:
+        sources.append(source)
+        data = _body(raw, source)
+        if data is not None:
+            return _first_row_names(source, data, list(headers) if headers is not None else None, hints)[0]
+    raise DatasetError(f"Dataset is empty: no rows in {sources}")
+
+
 def read_csv_parts(
     parts: Sequence[tuple[str, bytes]], headers: Sequence[str] | None, hint_names: Iterable[str] = ()
 ) -> pd.DataFrame:
@@ -180,30 +232,14 @@ def read_csv_parts(
     ``headers`` are the configured column names (or ``None``); ``hint_names`` are column names
     the config refers to, used to recognise a header row when ``headers`` is not given.
     """
-    hint_names = [h for h in hint_names if isinstance(h, str)]
+    hints = [h for h in hint_names if isinstance(h, str)]
     names: list[str] | None = list(headers) if headers is not None else None
     frames = []
     for source, raw in parts:
-        check_utf8(raw, source)
-        data = raw[len(_BOM) :] if raw.startswith(_BOM) else raw
-        if not data.strip():
-            log.info("Skipping empty file %s", source)
+        data = _body(raw, source)
+        if data is None:
             continue
-        rows = sample_rows(data)
-        header = has_header_row(rows, names, hint_names)
-        first = [f.strip() for f in rows[0]] if rows else []
-        if names is None:
-            if header:
-                if len(set(first)) != len(first):
-                    raise DatasetError(f"Duplicate column names in the header row of '{source}': {first}")
-                names = first
-            else:
-                names = [f"column_{i}" for i in range(len(first))]
-        elif names and not header and rows and len(rows[0]) != len(names):
-            raise DatasetError(
-                f"{HEADERS_MISMATCH} headers has {len(names)} names {names} but the first row of "
-                f"'{source}' has {len(rows[0])} columns: {rows[0]}"
-            )
+        names, header = _first_row_names(source, data, names, hints)
         frame = _parse(data, names, 1 if header else 0, source, headers is not None)
         frames.append(frame)
     if not frames:

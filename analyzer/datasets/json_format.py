@@ -178,10 +178,11 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def to_frame(table: JsonTable, headers: Sequence[str] | None) -> tuple[pd.DataFrame, str | None, str | None]:
-    """Name the columns per the headers convention; return ``(frame, label_column, predicted_column)``."""
-    n_features = len(table.features[0]) if table.features else 0
-    extras = [k for k, v in (("label", table.labels), ("predicted_label", table.predicted)) if v is not None]
+def json_column_names(
+    n_features: int, headers: Sequence[str] | None, has_label: bool, has_predicted: bool
+) -> tuple[list[str], str | None, str | None]:
+    """Column names per the headers convention: ``(names, label_column, predicted_column)``."""
+    extras = [k for k, on in (("label", has_label), ("predicted_label", has_predicted)) if on]
     total = n_features + len(extras)
     if headers is None:
         names = [f"column_{i}" for i in range(total)]
@@ -194,14 +195,38 @@ def to_frame(table: JsonTable, headers: Sequence[str] | None) -> tuple[pd.DataFr
         raise DatasetError(
             f"{HEADERS_MISMATCH} headers has {len(headers)} names {list(headers)} but the data has {expected}"
         )
+    label_col = names[n_features] if has_label else None
+    pred_col = names[n_features + int(has_label)] if has_predicted else None
+    return names, label_col, pred_col
+
+
+def first_record_width(
+    parts: Sequence[tuple[str, bytes]], kind: str, features: str | None
+) -> int:
+    """Number of features of the first record (the dataset header of a JSON / JSON Lines dataset)."""
+    for source, data in parts:
+        if kind == "application/jsonlines":
+            text = _decode(data, source)
+            line = next((ln for ln in text.splitlines() if ln.strip()), None)
+            if line is None:
+                continue
+            table = read_jsonlines([(source, line.encode("utf-8"))], features, None, None)
+        else:
+            table = read_json([(source, data)], features, None, None)
+        if table.features:
+            return len(table.features[0])
+    raise DatasetError(f"Dataset is empty: no records in {[s for s, _ in parts]}")
+
+
+def to_frame(table: JsonTable, headers: Sequence[str] | None) -> tuple[pd.DataFrame, str | None, str | None]:
+    """Name the columns per the headers convention; return ``(frame, label_column, predicted_column)``."""
+    n_features = len(table.features[0]) if table.features else 0
+    names, label_col, pred_col = json_column_names(
+        n_features, headers, table.labels is not None, table.predicted is not None
+    )
     frame = pd.DataFrame(table.features, columns=names[:n_features])
-    label_col = pred_col = None
-    pos = n_features
-    if table.labels is not None:
-        label_col = names[pos]
+    if label_col is not None:
         frame[label_col] = pd.Series(table.labels).infer_objects()
-        pos += 1
-    if table.predicted is not None:
-        pred_col = names[pos]
+    if pred_col is not None:
         frame[pred_col] = pd.Series(table.predicted).infer_objects()
     return frame.infer_objects(), label_col, pred_col

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
 
-from analyzer.errors import ConfigError, DatasetError
+from analyzer.errors import DatasetError
 
 MAX_AUTO_CLUSTERS = 12
 #: Rows used to choose the number of clusters and to fit K-prototypes/K-modes (sampled).
@@ -84,7 +84,7 @@ def kmeans_baseline(
     if len(features) == 0:
         raise DatasetError("cannot compute a SHAP baseline from an empty dataset")
     if num_clusters is not None and int(num_clusters) < 1:
-        raise ConfigError(f"methods.shap.num_clusters must be at least 1, got {num_clusters}")
+        raise ValueError(f"num_clusters must be at least 1, got {num_clusters}")
     seed = 0 if seed is None else int(seed)
     cat_cols = [c for c in features.columns if _is_categorical(features[c])]
     num_cols = [c for c in features.columns if c not in cat_cols]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from analyzer.errors import ConfigError, ModelError
+from analyzer.errors import ModelError
 from analyzer.explain.plan import CoalitionPlan, clarify_plan, leverage_plan
 from analyzer.explain.solver import (
     baseline_weights,
@@ -35,9 +35,10 @@ from analyzer.explain.synthetic import (
     player_columns_mask,
     varying_players,
 )
+from analyzer.plan.defaults import SHAP_ESTIMATORS
 
 PredictFn = Callable[[np.ndarray], np.ndarray]
-ESTIMATORS = ("clarify", "leverage")
+ESTIMATORS = SHAP_ESTIMATORS
 #: Default bound on synthetic rows per model call (the model client splits them further).
 DEFAULT_MAX_ROWS_PER_CALL = 200_000
 
@@ -80,11 +81,9 @@ def _players(n_cols: int, features_to_explain: Sequence[int] | None) -> tuple[li
     explained = [int(j) for j in features_to_explain]
     for j in explained:
         if not 0 <= j < n_cols:
-            raise ConfigError(
-                f"methods.shap.features_to_explain: feature index {j} is out of range 0..{n_cols - 1}"
-            )
+            raise ValueError(f"features_to_explain: feature index {j} is out of range 0..{n_cols - 1}")
     if len(set(explained)) != len(explained):
-        raise ConfigError("methods.shap.features_to_explain lists a feature twice")
+        raise ValueError("features_to_explain lists a feature twice")
     players = [np.array([j]) for j in explained]
     rest = [j for j in range(n_cols) if j not in set(explained)]
     if rest:
@@ -130,16 +129,16 @@ def kernel_shap(
     records = np.asarray(records)
     baseline = np.asarray(baseline)
     if records.ndim != 2 or baseline.ndim != 2 or records.shape[1] != baseline.shape[1]:
-        raise ConfigError(
+        raise ValueError(
             f"records {records.shape} and baseline {baseline.shape} must be 2-D "
             "with the same number of features"
         )
     if len(baseline) == 0:
-        raise ConfigError("methods.shap.baseline has no rows")
+        raise ValueError("the baseline has no rows")
     if num_samples is not None and int(num_samples) < 1:
-        raise ConfigError(f"methods.shap.num_samples must be at least 1, got {num_samples}")
+        raise ValueError(f"num_samples must be at least 1, got {num_samples}")
     if estimator not in ESTIMATORS:
-        raise ConfigError(f"unknown SHAP estimator {estimator!r}; choose one of {', '.join(ESTIMATORS)}")
+        raise ValueError(f"unknown SHAP estimator {estimator!r}; choose one of {', '.join(ESTIMATORS)}")
     # One BLAS thread: the solves are tiny, and threaded BLAS on shared cores is far slower.
     with threadpool_limits(limits=1, user_api="blas"):
         return _kernel_shap(

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from analyzer.errors import ConfigError, DatasetError, ModelError
+from analyzer.errors import DatasetError, ModelError
 
 PredictFn = Callable[[np.ndarray], np.ndarray]
 #: Upper bound on rows per model call when evaluating one feature's grid.
@@ -71,12 +71,12 @@ def partial_dependence_section(
 ) -> list[dict]:
     """The ``explanations.pdp`` list: one object per feature in ``features``, in that order."""
     if grid_resolution is None or int(grid_resolution) < 1:
-        raise ConfigError(f"methods.pdp.grid_resolution must be at least 1, got {grid_resolution}")
+        raise ValueError(f"grid_resolution must be at least 1, got {grid_resolution}")
     names = list(feature_names)
     section: list[dict] = []
     for feature in features:
         if feature not in names:
-            raise ConfigError(f"methods.pdp.features: {feature!r} is not a feature column")
+            raise ValueError(f"features: {feature!r} is not one of the feature columns {names}")
         column = names.index(feature)
         if feature in categorical:
             grid, dist = categorical_grid(records[:, column])
@@ -94,9 +94,8 @@ def partial_dependence_section(
         predictions = partial_dependence(records, predict, column, grid_values)
         headers = list(label_headers) if label_headers else [f"label{k}" for k in range(predictions.shape[0])]
         if len(headers) != predictions.shape[0]:
-            raise ConfigError(
-                f"predictor.label_headers has {len(headers)} names but the model returns "
-                f"{predictions.shape[0]} scores"
+            raise ValueError(
+                f"label_headers has {len(headers)} names but there are {predictions.shape[0]} model outputs"
             )
         section.append(
             {
@@ -112,17 +111,17 @@ def partial_dependence_section(
 
 
 def top_k_features(shap_section: dict, k: int) -> list[str]:
-    """The ``k`` features with the largest global SHAP values (``methods.pdp.top_k_features``).
+    """The ``k`` features with the largest global SHAP values (PDP's ``top_k_features``).
 
     ``shap_section`` is the ``explanations.kernel_shap`` value. With several labels a
     feature's importance is the mean of its absolute global values over the labels; ties
     keep the dataset order.
     """
     if k is None or int(k) < 1:
-        raise ConfigError(f"methods.pdp.top_k_features must be at least 1, got {k}")
+        raise ValueError(f"top_k_features must be at least 1, got {k}")
     labels = list(shap_section.values())
     if not labels:
-        raise ConfigError("methods.pdp.top_k_features needs SHAP values, but there are none")
+        raise ValueError("top_k_features needs SHAP values, but there are none")
     names = list(labels[0]["global_shap_values"])
     scores = [np.mean([abs(label["global_shap_values"][n]) for label in labels]) for n in names]
     order = sorted(range(len(names)), key=lambda j: -scores[j])

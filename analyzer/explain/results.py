@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analyzer.errors import ConfigError
 from analyzer.explain.kernel_shap import KernelShapResult
 from analyzer.output import atomic_open
 
@@ -35,16 +34,15 @@ def aggregate_shap(local: np.ndarray, agg_method: str) -> np.ndarray:
         return np.median(local, axis=0)
     if method == "mean_sq":
         return np.mean(np.square(local), axis=0)
-    raise ConfigError(f"methods.shap.agg_method must be one of {', '.join(AGG_METHODS)}, got {agg_method!r}")
+    raise ValueError(f"agg_method must be one of {', '.join(AGG_METHODS)}, got {agg_method!r}")
 
 
 def label_keys(n_outputs: int, label_headers: Sequence[str] | None = None) -> list[str]:
     """Names of the model outputs: ``label_headers`` when given, else ``label0``, ``label1``, ..."""
     if label_headers:
         if len(label_headers) != n_outputs:
-            raise ConfigError(
-                f"predictor.label_headers has {len(label_headers)} names but the model returns "
-                f"{n_outputs} scores per record"
+            raise ValueError(
+                f"label_headers has {len(label_headers)} names but there are {n_outputs} model outputs"
             )
         return [str(h) for h in label_headers]
     return [f"label{k}" for k in range(n_outputs)]
@@ -62,7 +60,7 @@ def explained_names(result: KernelShapResult, feature_names: Sequence[str]) -> l
         return names
     if result.features and max(result.features) < len(names):
         return [names[j] for j in result.features]
-    raise ConfigError(f"{len(names)} feature names given for {result.local.shape[1]} explained features")
+    raise ValueError(f"{len(names)} feature names given for {result.local.shape[1]} explained features")
 
 
 def shap_section(
@@ -97,7 +95,7 @@ def local_frame(
     frame = pd.DataFrame(values, columns=columns)
     if join_values is not None:
         if len(join_values) != len(frame):
-            raise ConfigError(
+            raise ValueError(
                 f"joinsource column {join_values.name!r} has {len(join_values)} values "
                 f"for {len(frame)} records"
             )

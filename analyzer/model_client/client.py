@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from analyzer.errors import ConfigError, ModelError, NotSupportedError
+from analyzer.endpoint import EndpointHandle
+from analyzer.errors import ModelError, PlatformError
 from analyzer.model_client.labels import pick_labels, scores_to_labels
 from analyzer.model_client.parse import (
     ResponseFormatError,
@@ -49,6 +50,7 @@ from analyzer.model_client.transport import (
     Transport,
     TransportError,
 )
+from analyzer.plan.model import ClientSettings
 
 logger = logging.getLogger("analyzer.model_client")
 
@@ -113,84 +115,58 @@ class ModelClient:
 
     Args:
         transport: :class:`HttpTransport` or :class:`SageMakerRuntimeTransport`.
+        settings: Everything resolved by the analysis plan (content and accept types,
+            templates, locators, label headers, limits); see
+            :class:`analyzer.plan.model.ClientSettings`. Default: CSV in, CSV out.
         feature_names: Names of the feature columns, in row order.
-        content_type: Request MIME type (``text/csv``, ``application/jsonlines``,
-            ``application/json``, ``application/x-npy``).
-        accept_type: Response MIME type (default: ``content_type``; JSON for x-npy).
-        content_template, record_template: JSON Lines / JSON templates (contract 4.2).
-        label, probability: Locators (index or JMESPath) of the label and the scores.
-        label_headers: Class names of the score columns.
-        custom_attributes, target_model: Sent as ``CustomAttributes`` / ``TargetModel``.
-        max_payload_bytes: Upper bound of one request body.
-        max_in_flight: Concurrent requests (default: 2 per replica).
-        request_timeout: Seconds to wait for one answer.
-        max_retries: Retries of one request after a connection error, a timeout, 429 or 5xx.
         progress: Progress bar (True), log lines (False), decide from the terminal (None).
-        retry_backoff, max_backoff: First and largest wait between retries, in seconds.
-        time_budget: Target seconds per request used to size batches (default
-            ``request_timeout / 4``).
-        max_rows_per_request: Optional hard cap on records per request.
-        use_fast_path: Use ``application/x-npy`` when the endpoint advertises it, every
-            feature is numeric and the response is read as CSV columns.
+
+    The client applies no default of its own: a setting it needs comes from ``settings``.
     """
 
     def __init__(
         self,
         transport: Transport,
+        settings: ClientSettings | None = None,
         *,
         feature_names: Sequence[str],
-        content_type: str = CSV,
-        accept_type: str | None = None,
-        content_template: str | None = None,
-        record_template: str | None = None,
-        label: int | str | None = None,
-        probability: int | str | None = None,
-        label_headers: list | None = None,
-        custom_attributes: str | None = None,
-        target_model: str | None = None,
-        max_payload_bytes: int = 6 * 1024 * 1024,
-        max_in_flight: int | None = None,
-        request_timeout: float = 60.0,
-        max_retries: int = 5,
         progress: bool | None = None,
-        retry_backoff: float = 0.2,
-        max_backoff: float = 10.0,
-        time_budget: float | None = None,
-        max_rows_per_request: int | None = None,
-        use_fast_path: bool = True,
     ) -> None:
-        content_type = (content_type or CSV).lower()
-        if content_type not in CONTENT_TYPES:
-            raise NotSupportedError(
-                f"predictor.content_type {content_type!r} is not supported for tabular data; "
-                f"use one of {', '.join(CONTENT_TYPES)}"
+        settings = settings or ClientSettings()
+        if settings.content_type not in CONTENT_TYPES:
+            raise ValueError(
+                f"content_type {settings.content_type!r} is not a tabular request type; use one of "
+                f"{', '.join(CONTENT_TYPES)}"
             )
-        if accept_type is None:
-            accept_type = JSON if content_type == NPY else content_type
-        accept_type = accept_type.lower()
+        self.settings = settings
         self.transport = transport
         self.feature_names = [str(n) for n in feature_names]
-        self.content_type = content_type
-        self.accept_type = accept_type
-        self.parser = ResponseParser(accept_type, label, probability)
-        self.label_headers = list(label_headers) if label_headers is not None else None
-        self.custom_attributes = custom_attributes
-        self.target_model = target_model
-        self.max_payload_bytes = int(max_payload_bytes)
-        self.max_in_flight = max(1, max_in_flight or 2 * max(1, transport.n_replicas))
-        self.request_timeout = float(request_timeout)
-        self.max_retries = int(max_retries)
+        self.content_type = settings.content_type
+        self.accept_type = settings.response_type
+        self.parser = ResponseParser(
+            self.accept_type,
+            settings.label,
+            settings.score_locator,
+            "probability" if settings.probability is not None else "label",
+        )
+        self.label_headers = list(settings.label_headers) if settings.label_headers is not None else None
+        self.custom_attributes = settings.custom_attributes
+        self.target_model = settings.target_model
+        self.max_payload_bytes = settings.max_payload_bytes
+        self.max_in_flight = max(1, settings.max_in_flight or 2 * max(1, transport.n_replicas))
+        self.request_timeout = settings.request_timeout
+        self.max_retries = settings.max_retries
         self.progress = progress
-        self.retry_backoff = float(retry_backoff)
-        self.max_backoff = float(max_backoff)
-        self.time_budget = float(time_budget) if time_budget else self.request_timeout / 4
-        self.max_rows_per_request = max_rows_per_request
-        self.use_fast_path = use_fast_path
+        self.retry_backoff = settings.retry_backoff
+        self.max_backoff = settings.max_backoff
+        self.time_budget = settings.time_budget if settings.time_budget else self.request_timeout / 4
+        self.max_rows_per_request = settings.max_rows_per_request
+        self.use_fast_path = settings.use_fast_path
         self.stats = ClientStats()
         self._template: TemplateEncoder | None = None
-        if content_type in (JSONLINES, JSON):
+        if self.content_type in (JSONLINES, JSON):
             self._template = TemplateEncoder(
-                content_type, self.feature_names, content_template, record_template
+                self.content_type, self.feature_names, settings.content_template, settings.record_template
             )
         self._single_record = bool(self._template and self._template.single_record)
         self._per_record = False
@@ -202,57 +178,26 @@ class ModelClient:
         self._lock = threading.Lock()
         self._replica = 0
 
-    # --- construction from config ------------------------------------------------------
+    # --- construction for an endpoint ----------------------------------------------
     @classmethod
-    def from_predictor(
+    def for_endpoint(
         cls,
-        predictor: Any,
+        endpoint: EndpointHandle,
+        settings: ClientSettings,
         *,
-        dataset_type: str,
         feature_names: Sequence[str],
-        endpoint: Any,
-        **overrides: Any,
+        progress: bool | None = None,
     ) -> ModelClient:
-        """Build a client from the ``predictor`` config section and an ``EndpointHandle``.
-
-        ``content_type`` defaults to ``dataset_type`` (required for Parquet), ``accept_type``
-        to ``content_type``. ``overrides`` are passed to the constructor last.
-        """
-
-        def get(key: str) -> Any:
-            return getattr(predictor, key, None) if predictor is not None else None
-
-        content_type = get("content_type")
-        if content_type is None:
-            if "parquet" in (dataset_type or "").lower():
-                raise ConfigError(
-                    "predictor.content_type is required when dataset_type is application/x-parquet"
-                )
-            content_type = dataset_type
-        content_template = get("content_template")
-        if isinstance(content_template, dict):
-            raise NotSupportedError("predictor.content_template as a mapping is not supported")
-        kwargs: dict[str, Any] = {
-            "feature_names": feature_names,
-            "content_type": content_type,
-            "accept_type": get("accept_type"),
-            "content_template": content_template,
-            "record_template": get("record_template"),
-            "label": get("label"),
-            "probability": get("probability"),
-            "label_headers": get("label_headers"),
-            "custom_attributes": get("custom_attributes"),
-            "target_model": get("target_model"),
-        }
-        kwargs.update(overrides)
-        timeout = float(kwargs.get("request_timeout", 60.0))
+        """A client for an :class:`EndpointHandle`: HTTP to its URLs, or the runtime API for its name."""
+        transport: Transport
         if endpoint.urls:
-            transport: Transport = HttpTransport(list(endpoint.urls))
+            transport = HttpTransport(list(endpoint.urls))
         else:
+            assert endpoint.endpoint_name is not None  # EndpointHandle guarantees one of the two
             transport = SageMakerRuntimeTransport(
-                endpoint.endpoint_name, region=endpoint.region, read_timeout=timeout
+                endpoint.endpoint_name, region=endpoint.region, read_timeout=settings.request_timeout
             )
-        return cls(transport, **kwargs)
+        return cls(transport, settings, feature_names=feature_names, progress=progress)
 
     # --- public API ------------------------------------------------------------------
     def predict_scores(self, rows: np.ndarray) -> np.ndarray:
@@ -344,7 +289,7 @@ class ModelClient:
             and not self._single_record
             and all(
                 loc is None or isinstance(loc, int)
-                for loc in (self.parser.label, self.parser.probability)
+                for loc in (self.parser.label, self.parser.score)
             )
         )
         if not ok or NPY not in self.transport.fast_path_types():
@@ -584,14 +529,14 @@ class ModelClient:
     def _parse(self, body: bytes, n: int, mode: str, fast: bool) -> Any:
         if mode == "scores":
             if fast:
-                return parse_npy(body, n, self.parser.probability)
+                return parse_npy(body, n, self.parser.score)
             return self.parser.scores(body, n)
         if fast:
             labels = parse_npy(body, n, self.parser.label)[:, 0].tolist()
             return labels
         labels = self.parser.labels(body, n)
         if any(isinstance(v, list) for v in labels):
-            scores = self.parser.scores(body, n) if self.parser.probability is not None else None
+            scores = self.parser.scores(body, n) if self.settings.probability is not None else None
             labels = pick_labels(labels, scores)
         return labels
 
@@ -613,6 +558,7 @@ class ModelClient:
             t0 = time.monotonic()
             reply: Reply | None = None
             failure: str
+            unreachable = False
             try:
                 reply = self.transport.invoke(
                     body,
@@ -629,6 +575,7 @@ class ModelClient:
                 if exc.timeout and n > 1:
                     raise _TimedOut() from None
                 failure = str(exc)
+                unreachable = not exc.timeout
             else:
                 elapsed = time.monotonic() - t0
                 with self._lock:
@@ -644,6 +591,10 @@ class ModelClient:
             if attempt > self.max_retries:
                 if reply is not None and reply.status == 500:
                     raise _Rejected(reply)
+                if unreachable:  # no HTTP answer at all: the network or the endpoint is down
+                    raise PlatformError(self._describe_failure(
+                        f"the endpoint cannot be reached (gave up after {attempt} attempts); last error: "
+                        f"{failure}", body, content_type, n))
                 raise ModelError(self._describe_failure(
                     f"gave up after {attempt} attempts; last error: {failure}",
                     body, content_type, n))

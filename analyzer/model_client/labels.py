@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from analyzer.bias.scores import scores_to_labels as _bias_scores_to_labels
-from analyzer.errors import ConfigError
+from analyzer.errors import ModelError
 from analyzer.model_client.parse import ResponseFormatError
 
 
@@ -23,14 +23,14 @@ def scores_to_labels(
     arg-max, mapped through ``label_headers`` when given.
 
     Raises:
-        ConfigError: ``label_headers`` does not have one entry per score column.
+        ModelError: the model's scores do not have one column per ``label_headers`` entry.
     """
     try:
         return _bias_scores_to_labels(
             scores, probability_threshold, list(label_headers) if label_headers is not None else None
         )
     except ValueError as exc:
-        raise ConfigError(f"predictor.{exc}") from None
+        raise ModelError(f"predictor.{exc}") from None
 
 
 def pick_labels(labels: list[Any], scores: np.ndarray | None, what: str = "label") -> list[Any]:
@@ -40,7 +40,7 @@ def pick_labels(labels: list[Any], scores: np.ndarray | None, what: str = "label
     for i, lab in enumerate(labels):
         if isinstance(lab, list):
             if scores is None:
-                raise ConfigError(
+                raise ModelError(
                     f"predictor.{what} yields all class labels per record; predictor.probability "
                     "is required to choose the predicted label"
                 )

@@ -16,7 +16,6 @@ from typing import Any
 import jmespath
 import numpy as np
 
-from analyzer.errors import ConfigError
 from analyzer.model_client.serialize import CSV, JSON, JSONLINES, NPY
 from analyzer.numeric_csv import parse_numeric_csv
 
@@ -28,26 +27,27 @@ class ResponseFormatError(Exception):
 
 
 def _compile_locator(locator: int | str | None, accept_type: str, key: str) -> Any:
-    """Return an int column index, a compiled JMESPath expression, or None."""
+    """Return an int column index, a compiled JMESPath expression, or None.
+
+    The analysis plan has checked the locators; a bad one here is a caller's mistake (``ValueError``).
+    """
     if locator is None:
         return None
     if isinstance(locator, bool):
-        raise ConfigError(f"predictor.{key} must be an integer index or a string, not {locator!r}")
+        raise ValueError(f"predictor.{key} must be an integer index or a string, not {locator!r}")
     if isinstance(locator, int):
         if locator < 0:
-            raise ConfigError(f"predictor.{key} must be a non-negative column index, got {locator}")
+            raise ValueError(f"predictor.{key} must be a non-negative column index, got {locator}")
         return locator
     text = str(locator).strip()
     if accept_type == CSV:
         if text.isdigit():
             return int(text)
-        raise ConfigError(
-            f"predictor.{key} {locator!r} must be a column index for accept_type text/csv"
-        )
+        raise ValueError(f"predictor.{key} {locator!r} must be a column index for accept_type text/csv")
     try:
         return jmespath.compile(text)
     except jmespath.exceptions.JMESPathError as exc:
-        raise ConfigError(f"predictor.{key} {locator!r} is not a valid JMESPath expression: {exc}") from None
+        raise ValueError(f"predictor.{key} {locator!r} is not a valid JMESPath expression: {exc}") from None
 
 
 def decode_text(body: bytes) -> str:
@@ -197,18 +197,27 @@ class ResponseParser:
     Args:
         accept_type: ``text/csv``, ``application/jsonlines`` or ``application/json``.
         label: Predicted-label locator (column index, or JMESPath for JSON formats).
-        probability: Score locator; without it the whole CSV row / JSON value is the score.
+        score: Score locator (``predictor.probability``, else ``predictor.label``, as Clarify);
+            without it the whole CSV row / JSON value is the score.
+        score_key: The ``predictor`` key the score locator came from, for messages.
     """
 
-    def __init__(self, accept_type: str, label: int | str | None, probability: int | str | None):
+    def __init__(
+        self,
+        accept_type: str,
+        label: int | str | None,
+        score: int | str | None,
+        score_key: str = "probability",
+    ) -> None:
         if accept_type not in ACCEPT_TYPES:
-            raise ConfigError(
-                f"predictor.accept_type {accept_type!r} is not supported; "
+            raise ValueError(
+                f"accept_type {accept_type!r} is not a tabular response type; "
                 f"use one of {', '.join(ACCEPT_TYPES)}"
             )
         self.accept_type = accept_type
         self.label = _compile_locator(label, accept_type, "label")
-        self.probability = _compile_locator(probability, accept_type, "probability")
+        self.score = _compile_locator(score, accept_type, score_key)
+        self.score_key = score_key
 
     # --- extraction -----------------------------------------------------------------
     def _extract(self, body: bytes, n_records: int, locator: Any, what: str) -> Any:
@@ -279,8 +288,8 @@ class ResponseParser:
     # --- public API ------------------------------------------------------------------
     def scores(self, body: bytes, n_records: int) -> np.ndarray:
         """Return float64 scores (n_records, k) from a response body."""
-        values = self._extract(body, n_records, self.probability, "probability")
-        return to_scores(values, n_records, "probability")
+        values = self._extract(body, n_records, self.score, self.score_key)
+        return to_scores(values, n_records, self.score_key)
 
     def labels(self, body: bytes, n_records: int) -> list[Any]:
         """Return the ``label`` locator's per-record values (scalars, or lists of labels)."""

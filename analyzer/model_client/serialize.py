@@ -18,8 +18,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from analyzer.errors import ConfigError
-
 CSV = "text/csv"
 JSONLINES = "application/jsonlines"
 JSON = "application/json"
@@ -148,7 +146,7 @@ class TemplateEncoder:
             ``"${name}"`` placeholders.
 
     Raises:
-        ConfigError: a template misses its required placeholder or names an unknown feature.
+        ValueError: a template misses its required placeholder or names an unknown feature.
     """
 
     def __init__(
@@ -164,11 +162,11 @@ class TemplateEncoder:
         self._index = {n: i for i, n in enumerate(self.feature_names)}
         if content_type == JSONLINES:
             if not content_template:
-                raise ConfigError(
+                raise ValueError(
                     "predictor.content_template is required for content_type application/jsonlines"
                 )
             if "$features" not in content_template:
-                raise ConfigError(
+                raise ValueError(
                     f"Invalid predictor.content_template {content_template!r}. "
                     "Please include a placeholder $features."
                 )
@@ -177,12 +175,12 @@ class TemplateEncoder:
             self.single_record = False
         elif content_type == JSON:
             if not content_template or not record_template:
-                raise ConfigError(
+                raise ValueError(
                     "predictor.content_template and predictor.record_template are required "
                     "for content_type application/json"
                 )
             if "$record" not in content_template:
-                raise ConfigError(
+                raise ValueError(
                     f"Invalid predictor.content_template {content_template!r}. "
                     "Please include either placeholder $records or $record."
                 )
@@ -190,7 +188,7 @@ class TemplateEncoder:
             self._content_parts = self._split(content_template, _CONTENT_TEMPLATE_TOKENS)
             self.single_record = "$records" not in content_template
         else:
-            raise ConfigError(f"TemplateEncoder does not handle content_type {content_type!r}")
+            raise ValueError(f"TemplateEncoder does not handle content_type {content_type!r}")
 
     @staticmethod
     def _split(template: str, pattern: re.Pattern) -> list[tuple[str, str | None]]:
@@ -212,7 +210,7 @@ class TemplateEncoder:
             if m.group(1) is not None:
                 name = m.group(1)
                 if name not in self._index:
-                    raise ConfigError(
+                    raise ValueError(
                         f"predictor.record_template refers to feature {name!r}, which is not "
                         f"one of the feature names {self.feature_names}"
                     )

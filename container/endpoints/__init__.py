@@ -26,15 +26,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from analyzer import settings
 from analyzer.endpoint import EndpointHandle
 from analyzer.errors import ConfigError
+from analyzer.plan.model import EndpointTarget
+from analyzer.settings import runner_settings
 from container.endpoints.common import attr
 from container.endpoints.naming import endpoint_name
 
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("docker", "subprocess", "sagemaker")
-BACKEND_ENV = "CLARIFY_RUNNER_ENDPOINT_BACKEND"
+BACKEND_ENV = settings.BACKEND.name
 
 __all__ = ["BACKENDS", "choose_backend", "in_sagemaker_job", "open_shadow_endpoint"]
 
@@ -44,7 +47,7 @@ def in_sagemaker_job(opt_ml: str | os.PathLike[str] | None = None) -> bool:
 
     SDK local mode writes the job name as ``ProcessingJobArn``; that is not an ARN.
     """
-    root = Path(opt_ml or os.environ.get("CLARIFY_RUNNER_OPT_ML", "/opt/ml"))
+    root = Path(opt_ml) if opt_ml else runner_settings().opt_ml
     try:
         cfg = json.loads((root / "config" / "processingjobconfig.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -57,7 +60,7 @@ def choose_backend(requested: str = "auto", *, opt_ml: str | os.PathLike[str] | 
     from container.endpoints.docker_backend import docker_available
 
     if requested == "auto":
-        requested = os.environ.get(BACKEND_ENV, "auto") or "auto"
+        requested = runner_settings().endpoint_backend
     if requested != "auto":
         if requested not in BACKENDS:
             raise ConfigError(
@@ -72,7 +75,7 @@ def choose_backend(requested: str = "auto", *, opt_ml: str | os.PathLike[str] | 
 
 @contextlib.contextmanager
 def open_shadow_endpoint(
-    predictor: Any,
+    predictor: EndpointTarget,
     *,
     backend: str = "auto",
     models_file: Path | None = None,
@@ -81,12 +84,12 @@ def open_shadow_endpoint(
     """Yield an :class:`EndpointHandle` for ``predictor``; tear down what was started on exit.
 
     Args:
-        predictor: The ``predictor`` section (attributes or dict keys named as in
-            analysis_config.json: ``model_name``, ``endpoint_name``, ``endpoint_name_prefix``,
-            ``initial_instance_count``, ``instance_type``, ``accelerator_type``, ...).
+        predictor: The plan's endpoint target (``model_name``, ``endpoint_name``,
+            ``endpoint_name_prefix``, ``initial_instance_count``, ``instance_type``,
+            ``accelerator_type``, named as in analysis_config.json's ``predictor``).
         backend: ``auto``, ``docker``, ``subprocess`` or ``sagemaker``.
         models_file: Local models file for offline use (see :mod:`container.endpoints.models`).
-        stop_event: When set, waiting for the endpoint stops (raises ``StopRequested``).
+        stop_event: When set, waiting for the endpoint stops (raises :class:`analyzer.errors.JobStopped`).
     """
     from container.endpoints.sagemaker_backend import use_existing_endpoint
 
@@ -113,7 +116,7 @@ def _open_backend(
     chosen: str,
     name: str,
     model_name: str,
-    predictor: Any,
+    predictor: EndpointTarget,
     count: int,
     models_file: Path | None,
     stop_event: threading.Event | None,

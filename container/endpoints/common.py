@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -11,27 +10,17 @@ from typing import Any
 
 import requests
 
-from analyzer.errors import ModelError
+from analyzer.errors import ModelError, check_stop
+from analyzer.settings import runner_settings
 
 logger = logging.getLogger(__name__)
 
-START_TIMEOUT_ENV = "CLARIFY_RUNNER_ENDPOINT_TIMEOUT"
-DEFAULT_START_TIMEOUT = 600.0
-
-
-class StopRequested(RuntimeError):
-    """The job was asked to stop (``stop_event`` set) while an endpoint was starting."""
+__all__ = ["attr", "check_stop", "start_timeout", "wait_for_ping"]
 
 
 def start_timeout() -> float:
     """Seconds to wait for a shadow endpoint to become ready (``$CLARIFY_RUNNER_ENDPOINT_TIMEOUT``)."""
-    return float(os.environ.get(START_TIMEOUT_ENV, DEFAULT_START_TIMEOUT))
-
-
-def check_stop(stop_event: threading.Event | None) -> None:
-    """Raise :class:`StopRequested` when ``stop_event`` is set."""
-    if stop_event is not None and stop_event.is_set():
-        raise StopRequested("stop requested")
+    return runner_settings().endpoint_timeout
 
 
 def attr(obj: Any, name: str, default: Any = None) -> Any:

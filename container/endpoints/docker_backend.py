@@ -22,8 +22,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from analyzer import settings
 from analyzer.endpoint import EndpointHandle
 from analyzer.errors import ModelError
+from analyzer.settings import runner_settings
 from container.endpoints import registry
 from container.endpoints.common import wait_for_ping
 from container.endpoints.models import ModelSpec, fetch_model_data
@@ -32,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 LABEL = "clarify-runner.shadow-endpoint"
 OWNER_LABEL = "clarify-runner.owner"
-SERVE_IMAGE_ENV = "CLARIFY_RUNNER_SERVE_IMAGE"
+SERVE_IMAGE_ENV = settings.SERVE_IMAGE.name
 SERVING_PORT = 8080
 
 
@@ -64,7 +66,7 @@ def own_container(client: Any) -> Any | None:
     """The container this process runs in, or ``None`` on a host."""
     import docker.errors
 
-    if not Path("/.dockerenv").exists() and not os.environ.get("CLARIFY_RUNNER_IN_CONTAINER"):
+    if not Path("/.dockerenv").exists() and not runner_settings().in_container:
         return None
     try:
         return client.containers.get(socket.gethostname())
@@ -91,7 +93,7 @@ def ensure_image(client: Any, image: str | None) -> str:
     """Return an image that is present locally: the model's, else ``$CLARIFY_RUNNER_SERVE_IMAGE``."""
     import docker.errors
 
-    fallback = os.environ.get(SERVE_IMAGE_ENV)
+    fallback = runner_settings().serve_image
     for candidate, is_fallback in ((image, False), (fallback, True)):
         if not candidate:
             continue

@@ -21,11 +21,13 @@ import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from analyzer import settings
 from analyzer.errors import ConfigError, ModelError
+from analyzer.settings import runner_settings
 
 logger = logging.getLogger(__name__)
 
-MODELS_FILE_ENV = "CLARIFY_RUNNER_MODELS_FILE"
+MODELS_FILE_ENV = settings.MODELS_FILE.name
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ def spec_from_sagemaker(model_name: str, client: object | None = None) -> ModelS
 
 def resolve_model(model_name: str, models_file: str | os.PathLike[str] | None = None) -> ModelSpec:
     """Resolve ``model_name`` from ``models_file`` (or ``$CLARIFY_RUNNER_MODELS_FILE``), else SageMaker."""
-    models_file = models_file or os.environ.get(MODELS_FILE_ENV)
+    models_file = models_file or runner_settings().models_file
     if models_file:
         return spec_from_models_file(model_name, models_file)
     return spec_from_sagemaker(model_name)

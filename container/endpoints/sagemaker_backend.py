@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -18,13 +17,13 @@ from typing import Any
 
 from analyzer.endpoint import EndpointHandle
 from analyzer.errors import ModelError
+from analyzer.settings import runner_settings
 from container.endpoints import registry
 from container.endpoints.common import check_stop, start_timeout
 from container.endpoints.naming import endpoint_config_name
 
 logger = logging.getLogger(__name__)
 
-POLL_ENV = "CLARIFY_RUNNER_SAGEMAKER_POLL_SECONDS"
 STATUS_LEGEND = (
     "(OutOfService: x, Creating: -, Updating: -, InService: !, RollingBack: <, Deleting: o, Failed: *)"
 )
@@ -42,7 +41,7 @@ def wait_in_service(
     sm: Any, name: str, *, stop_event: threading.Event | None = None, poll: float | None = None
 ) -> float:
     """Poll DescribeEndpoint until ``InService``; return the seconds waited."""
-    poll = float(os.environ.get(POLL_ENV, 15)) if poll is None else poll
+    poll = runner_settings().sagemaker_poll_seconds if poll is None else poll
     start = time.monotonic()
     logger.info("Waiting for endpoint ... %s", STATUS_LEGEND)
     while True:
