@@ -24,6 +24,7 @@ import requests
 
 from analyzer.model_client import HttpTransport, ModelClient
 from analyzer.model_client.serialize import encode_csv, encode_npy
+from analyzer.plan import ClientSettings
 from local_endpoint.testing import save_sklearn_model, start_endpoint
 
 N_FEATURES = 20
@@ -83,8 +84,8 @@ def main() -> None:
         try:
             table = []
             for label, fast in (("x-npy fast path", True), ("text/csv", False)):
-                client = ModelClient(HttpTransport(ep.url), feature_names=names,
-                                     use_fast_path=fast, progress=False)
+                client = ModelClient(HttpTransport(ep.url), ClientSettings(use_fast_path=fast),
+                                     feature_names=names, progress=False)
                 before = client.stats.requests
                 scores = client.predict_scores(rows)  # warm-up (and fast-path probe)
                 assert np.allclose(scores, model.predict_proba(rows), rtol=1e-9)

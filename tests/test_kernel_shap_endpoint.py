@@ -33,11 +33,13 @@ def served(tmp_path_factory):
         ep.stop()
 
 
-def client(url: str, target: str, **kwargs):
+def client(url: str, target: str, **settings):
+    from analyzer.plan import ClientSettings
+
     transport = model_client.HttpTransport(url)
     names = [f"f{j}" for j in range(12)]
     return model_client.ModelClient(
-        transport, feature_names=names, target_model=target, progress=False, **kwargs
+        transport, ClientSettings(target_model=target, **settings), feature_names=names, progress=False
     )
 
 

@@ -27,6 +27,7 @@ from analyzer.model_client import (
     ModelClient,
     SageMakerRuntimeTransport,
 )
+from analyzer.plan import ClientSettings
 
 
 @pytest.fixture
@@ -43,11 +44,10 @@ def serve():
         s.stop()
 
 
-def make_client(urls, **kwargs) -> ModelClient:
-    kwargs.setdefault("feature_names", ["a", "b", "c"])
-    kwargs.setdefault("retry_backoff", 0.01)
-    kwargs.setdefault("progress", False)
-    return ModelClient(HttpTransport(urls), **kwargs)
+def make_client(urls, feature_names=("a", "b", "c"), progress=False, **settings) -> ModelClient:
+    settings.setdefault("retry_backoff", 0.01)
+    return ModelClient(HttpTransport(urls), ClientSettings(**settings), feature_names=list(feature_names),
+                       progress=progress)
 
 
 def test_batches_pipelined_in_order_across_replicas(serve) -> None:
@@ -255,8 +255,8 @@ def test_boto3_transport_sends_headers_to_the_runtime_route(serve, monkeypatch) 
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", server.url)
     transport = SageMakerRuntimeTransport("my-endpoint", region="us-east-1")
     rows = numeric_rows(7, 3)
-    with ModelClient(transport, feature_names=["a", "b", "c"], progress=False,
-                     custom_attributes="c=1", target_model="m2.tar.gz") as client:
+    with ModelClient(transport, ClientSettings(custom_attributes="c=1", target_model="m2.tar.gz"),
+                     feature_names=["a", "b", "c"], progress=False) as client:
         np.testing.assert_allclose(client.predict_scores(rows)[:, 0], rows.sum(axis=1))
     req = server.requests[0]
     assert req.path == "/endpoints/my-endpoint/invocations"
@@ -276,8 +276,8 @@ def test_boto3_transport_retries_once_per_our_policy(serve, monkeypatch) -> None
     server = serve(unavailable_twice)
     transport = SageMakerRuntimeTransport("ep", region="us-east-1", endpoint_url=server.url)
     rows = numeric_rows(4, 3)
-    with ModelClient(transport, feature_names=["a", "b", "c"], progress=False,
-                     retry_backoff=0.01) as client:
+    with ModelClient(transport, ClientSettings(retry_backoff=0.01), feature_names=["a", "b", "c"],
+                     progress=False) as client:
         np.testing.assert_allclose(client.predict_scores(rows)[:, 0], rows.sum(axis=1))
         assert client.stats.requests == 3
     assert len(server.requests) == 3  # botocore did not retry on its own

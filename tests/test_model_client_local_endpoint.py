@@ -13,6 +13,7 @@ import pytest
 from analyzer.endpoint import EndpointHandle
 from analyzer.errors import ModelError
 from analyzer.model_client import HttpTransport, ModelClient, SageMakerRuntimeTransport
+from analyzer.plan import ClientSettings
 
 testing = pytest.importorskip("local_endpoint.testing", reason="local_endpoint is not available")
 
@@ -47,9 +48,9 @@ def selectable_endpoint(models):
     ep.stop()
 
 
-def client(url, **kwargs) -> ModelClient:
-    kwargs.setdefault("target_model", "multi")
-    return ModelClient(HttpTransport(url), feature_names=FEATURES, progress=False, **kwargs)
+def client(url, **settings) -> ModelClient:
+    settings.setdefault("target_model", "multi")
+    return ModelClient(HttpTransport(url), ClientSettings(**settings), feature_names=FEATURES, progress=False)
 
 
 def test_fast_path_scores_match_the_model(endpoint, models) -> None:
@@ -100,8 +101,8 @@ def test_label_headers_argmax(endpoint, models) -> None:
 
 def test_label_and_probability_columns(selectable_endpoint, models) -> None:
     _, _, binary, X = models
-    with ModelClient(HttpTransport(selectable_endpoint), feature_names=FEATURES, progress=False,
-                     label=0, probability=1) as c:
+    with ModelClient(HttpTransport(selectable_endpoint), ClientSettings(label=0, probability=1),
+                     feature_names=FEATURES, progress=False) as c:
         labels = c.predict_labels(X)
         scores = c.predict_scores(X)
     np.testing.assert_array_equal(labels, binary.predict(X))
@@ -110,9 +111,11 @@ def test_label_and_probability_columns(selectable_endpoint, models) -> None:
 
 def test_jsonlines_jmespath_label_and_probability(selectable_endpoint, models) -> None:
     _, _, binary, X = models
-    with ModelClient(HttpTransport(selectable_endpoint), feature_names=FEATURES, progress=False,
-                     content_type="application/jsonlines", content_template='{"features":$features}',
-                     label="predicted_label", probability="probability") as c:
+    settings = ClientSettings(content_type="application/jsonlines",
+                              content_template='{"features":$features}',
+                              label="predicted_label", probability="probability")
+    transport = HttpTransport(selectable_endpoint)
+    with ModelClient(transport, settings, feature_names=FEATURES, progress=False) as c:
         labels = c.predict_labels(X)
         scores = c.predict_scores(X)
     np.testing.assert_array_equal(labels, binary.predict(X))
@@ -125,9 +128,8 @@ def test_boto3_transport_against_the_runtime_route(endpoint, models, monkeypatch
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", endpoint)
     _, multi, _, X = models
     handle = EndpointHandle(endpoint_name="local", region="us-east-1")
-    predictor = type("Predictor", (), {"probability": None, "target_model": "multi"})()
-    with ModelClient.from_predictor(predictor, dataset_type="text/csv", feature_names=FEATURES,
-                                    endpoint=handle, progress=False) as c:
+    with ModelClient.for_endpoint(handle, ClientSettings(target_model="multi"), feature_names=FEATURES,
+                                  progress=False) as c:
         assert isinstance(c.transport, SageMakerRuntimeTransport)
         np.testing.assert_allclose(c.predict_scores(X), multi.predict_proba(X), rtol=1e-12)
 
@@ -136,7 +138,7 @@ def test_model_error_through_boto3_carries_the_model_message(endpoint, monkeypat
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     transport = SageMakerRuntimeTransport("local", region="us-east-1", endpoint_url=endpoint)
-    with ModelClient(transport, feature_names=["a", "b"], target_model="multi", progress=False,
-                     retry_backoff=0.01) as c:
+    settings = ClientSettings(target_model="multi", retry_backoff=0.01)
+    with ModelClient(transport, settings, feature_names=["a", "b"], progress=False) as c:
         with pytest.raises(ModelError, match="expects 4"):
             c.predict_scores(np.ones((3, 2)))

@@ -575,7 +575,7 @@ class ModelClient:
                 if exc.timeout and n > 1:
                     raise _TimedOut() from None
                 failure = str(exc)
-                unreachable = not exc.timeout
+                unreachable = exc.unreachable
             else:
                 elapsed = time.monotonic() - t0
                 with self._lock:

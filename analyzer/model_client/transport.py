@@ -18,6 +18,7 @@ import threading
 from dataclasses import dataclass, field
 
 import requests
+import urllib3
 
 FAST_PATH_HEADER = "X-Clarify-Runner-Accept"
 CUSTOM_ATTRIBUTES_HEADER = "X-Amzn-SageMaker-Custom-Attributes"
@@ -39,11 +40,25 @@ class Reply:
 
 
 class TransportError(Exception):
-    """No HTTP answer was received (connection refused or dropped, timeout)."""
+    """No HTTP answer was received (connection refused or dropped, timeout).
 
-    def __init__(self, message: str, *, timeout: bool = False) -> None:
+    ``unreachable``: no connection could be made at all (refused, unknown host, connect
+    timeout): the network or the endpoint is down, as opposed to a model server that
+    accepted the request and then failed to answer.
+    """
+
+    def __init__(self, message: str, *, timeout: bool = False, unreachable: bool = False) -> None:
         super().__init__(message)
         self.timeout = timeout
+        self.unreachable = unreachable
+
+
+def _cannot_connect(exc: requests.RequestException) -> bool:
+    """Whether ``requests`` failed before a connection was made (refused, DNS, connect timeout)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
 class Transport:
@@ -130,9 +145,11 @@ class HttpTransport(Transport):
         try:
             resp = self._session().post(url, data=body, headers=headers, timeout=timeout)
             content = resp.content
-        except requests.Timeout as exc:
-            raise TransportError(f"no answer from {url} within {timeout:g} s ({exc})", timeout=True) from None
         except requests.RequestException as exc:
+            if _cannot_connect(exc):
+                raise TransportError(f"cannot connect to {url}: {exc}", unreachable=True) from None
+            if isinstance(exc, requests.Timeout):
+                raise TransportError(f"no answer from {url} within {timeout:g} s ({exc})", timeout=True) from None
             raise TransportError(f"connection to {url} failed: {exc}") from None
         return Reply(resp.status_code, content, {k.lower(): v for k, v in resp.headers.items()})
 
@@ -215,6 +232,7 @@ class SageMakerRuntimeTransport(Transport):
         from botocore.exceptions import (
             BotoCoreError,
             ClientError,
+            EndpointConnectionError,
             ReadTimeoutError,
         )
         from botocore.exceptions import (
@@ -243,6 +261,8 @@ class SageMakerRuntimeTransport(Transport):
                 message = f"{message} (original message: {original})"
             text = f"{err.get('Code', 'Error')}: {message}"
             return Reply(int(status), text.encode("utf-8"), {"x-error-code": err.get("Code", "")})
+        except EndpointConnectionError as exc:
+            raise TransportError(f"cannot connect to {self.description}: {exc}", unreachable=True) from None
         except ReadTimeoutError as exc:
             raise TransportError(f"{self.description} did not answer in time: {exc}", timeout=True) from None
         except (BotoConnectionError, BotoCoreError) as exc:
