@@ -205,8 +205,8 @@ def _data_problems(cfg: AnalysisConfig, data_uri: str) -> list[str]:
         problems = plan_problems(cfg, header, data_uri)
         if problems:
             return problems
-        dataset, _ = plan_dataset(cfg, header, data_uri)
-        if dataset is not None:
+        dataset, column_problems = plan_dataset(cfg, header, data_uri)
+        if dataset is not None and not column_problems:
             load_planned(dataset)
     except UserError as exc:
         return [str(exc)]

@@ -167,7 +167,7 @@ def dataset_plan(cfg: AnalysisConfig, data_uri: str | Path | None = None) -> Dat
     """
     tabular_type(cfg)
     plan, problems = _plan_or_problems(cfg, _data_uri(cfg, data_uri))
-    if plan is None:
+    if plan is None or problems:
         raise DatasetError("\n".join(problems))
     return plan
 
@@ -186,7 +186,7 @@ def dataset_problems(cfg: AnalysisConfig, data_uri: str | Path | None = None) ->
     """Every problem :func:`load_dataset` would report, as messages, without raising."""
     try:
         plan, problems = _plan_or_problems(cfg, _data_uri(cfg, data_uri))
-        if plan is None:
+        if plan is None or problems:
             return problems
         load_planned(plan)
     except UserError as exc:

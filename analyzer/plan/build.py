@@ -111,7 +111,7 @@ def _plan(
     dataset, dataset_problems = plan_dataset(cfg, header, data_uri)
     problems.dataset += dataset_problems
     if dataset is None:
-        return None, problems
+        return None, problems  # no feature column known: nothing else can be checked
     model = _model_plan(cfg, dataset, problems)
     label_headers = model.client.label_headers if model is not None else None
     jobs: list[AnalysisJob] = []
@@ -158,6 +158,7 @@ def _bias_job(cfg: AnalysisConfig, dataset: DatasetPlan, stage: BiasStage) -> Bi
                 value_or_threshold=tuple(f.value_or_threshold) if f.value_or_threshold is not None else None,
             )
             for f in cfg.facet or []
+            if f.name_or_index in dataset.facet_columns  # the others are reported as column problems
         ),
         metrics=tuple(section.metric_names(stage)),
         group_variable=dataset.group_variable,

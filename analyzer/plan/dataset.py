@@ -181,7 +181,11 @@ class _Resolver:
 
 
 def plan_dataset(cfg: AnalysisConfig, header: DatasetHeader, uri: str) -> tuple[DatasetPlan | None, list[str]]:
-    """Resolve the dataset section; returns ``(plan, problems)`` (``plan`` is ``None`` on problems)."""
+    """Resolve the dataset section; returns ``(plan, problems)``.
+
+    With problems, ``plan`` is what could still be resolved (so that the jobs can be checked
+    too), or ``None`` when no feature column is known; it must not be executed.
+    """
     kind = tabular_type(cfg)
     r = _Resolver(cfg, header)
     label = r.label()
@@ -196,7 +200,7 @@ def plan_dataset(cfg: AnalysisConfig, header: DatasetHeader, uri: str) -> tuple[
             f"{DATA_MUST_CONTAIN_FEATURES} No feature columns are left in {r.main} after removing "
             f"the label, predicted label, joinsource column and excluded_columns"
         )
-    if r.problems:
+    if not features:
         return None, r.problems
     is_json = kind in _JSON_TYPES
     plan = DatasetPlan(
@@ -222,4 +226,4 @@ def plan_dataset(cfg: AnalysisConfig, header: DatasetHeader, uri: str) -> tuple[
         predicted_label_dataset=pl_side,
         facet_dataset=facet_side,
     )
-    return plan, []
+    return plan, r.problems
