@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -44,31 +43,29 @@ from starlette.routing import Route
 
 from analyzer.numeric_csv import parse_numeric_csv
 from local_endpoint import encode as enc
+from local_endpoint import settings as settings_module
 from local_endpoint.decode import NPY, decode, media_type
 from local_endpoint.errors import BadRequest, EndpointError, ModelFailure, PayloadTooLarge
 from local_endpoint.registry import ModelRegistry
 
 log = logging.getLogger("local_endpoint")
 
-DEFAULT_MODEL_DIR = "/opt/ml/model"
-MODEL_DIR_ENV = "CLARIFY_RUNNER_MODEL_DIR"
-MAX_CONTENT_LENGTH_ENV = "MAX_CONTENT_LENGTH"
-DEFAULT_MAX_CONTENT_LENGTH = 6 * 1024 * 1024
-INLINE_ENV = "CLARIFY_RUNNER_INLINE_MAX_BYTES"
-DEFAULT_INLINE_MAX_BYTES = 256 * 1024
+DEFAULT_MODEL_DIR = str(settings_module.MODEL_DIR.default)
+MODEL_DIR_ENV = settings_module.MODEL_DIR.name
 ADVERTISE_HEADER = "X-Clarify-Runner-Accept"
 CUSTOM_ATTRIBUTES = "x-amzn-sagemaker-custom-attributes"
 TARGET_MODEL = "x-amzn-sagemaker-target-model"
 
 
 class Settings:
-    """Per-process settings read once from the environment."""
+    """Per-process settings read once from the environment (:mod:`local_endpoint.settings`)."""
 
     def __init__(self) -> None:
-        self.max_content_length = int(os.environ.get(MAX_CONTENT_LENGTH_ENV, DEFAULT_MAX_CONTENT_LENGTH))
-        self.default_accept = media_type(os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT")) or None
-        self.output_keys = enc.parse_output_keys(os.environ.get(enc.OUTPUT_ENV))
-        self.inline_max_bytes = int(os.environ.get(INLINE_ENV, DEFAULT_INLINE_MAX_BYTES))
+        env = settings_module.server_settings()
+        self.max_content_length = env.max_content_length
+        self.default_accept = media_type(env.default_accept) or None
+        self.output_keys = enc.parse_output_keys(env.inference_output)
+        self.inline_max_bytes = env.inline_max_bytes
 
 
 def _check_features(model_n: int | None, X: np.ndarray) -> None:
@@ -151,7 +148,7 @@ def create_app(model_dir: str | Path | None = None) -> Starlette:
     The model of a single-model folder is loaded here, so the app answers ``/ping`` only
     once it is ready; models of a multi-model folder are loaded on first use.
     """
-    model_dir = Path(model_dir or os.environ.get(MODEL_DIR_ENV) or DEFAULT_MODEL_DIR)
+    model_dir = Path(model_dir) if model_dir else settings_module.server_settings().model_dir
     registry = ModelRegistry(model_dir)
     settings = Settings()
     parse_numeric_csv(b"0\n")  # compile (or load from numba's cache) the CSV kernel before /ping
@@ -256,4 +253,4 @@ def app_from_env() -> Starlette:
     """uvicorn factory: the app for the folder named by ``CLARIFY_RUNNER_MODEL_DIR``."""
     if not logging.getLogger().handlers:  # worker processes start with bare logging
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return create_app(os.environ.get(MODEL_DIR_ENV) or DEFAULT_MODEL_DIR)
+    return create_app(settings_module.server_settings().model_dir)

@@ -23,7 +23,6 @@ temporary folder.
 from __future__ import annotations
 
 import atexit
-import os
 import shutil
 import tarfile
 import tempfile
@@ -34,10 +33,11 @@ from typing import Any
 import numpy as np
 
 from analyzer.errors import ModelError
+from local_endpoint.settings import MODEL_FILE, MODEL_FLAVOR, SKOPS_TRUSTED, server_settings
 
-FLAVOR_ENV = "CLARIFY_RUNNER_MODEL_FLAVOR"
-FILE_ENV = "CLARIFY_RUNNER_MODEL_FILE"
-SKOPS_TRUSTED_ENV = "CLARIFY_RUNNER_SKOPS_TRUSTED"
+FLAVOR_ENV = MODEL_FLAVOR.name
+FILE_ENV = MODEL_FILE.name
+SKOPS_TRUSTED_ENV = SKOPS_TRUSTED.name
 FLAVORS = ("sklearn", "skops", "xgboost", "lightgbm")
 TARBALL = "model.tar.gz"
 
@@ -163,7 +163,7 @@ def _load_skops(path: Path) -> LoadedModel:
     import skops.io as sio
 
     untrusted = sio.get_untrusted_types(file=path)
-    allowed = {t.strip() for t in os.environ.get(SKOPS_TRUSTED_ENV, "").split(",") if t.strip()}
+    allowed = server_settings().skops_trusted
     refused = [t for t in untrusted if t not in allowed and "*" not in allowed]
     if refused:
         raise ModelLoadError(
@@ -261,7 +261,7 @@ def extract_tarball(tarball: Path) -> Path:
 
 def _resolve_folder(folder: Path) -> Path:
     """A folder holding model files: ``folder`` itself, or the extraction of its tarball."""
-    if model_files(folder) or os.environ.get(FILE_ENV):
+    if model_files(folder) or server_settings().model_file:
         return folder
     tarball = folder / TARBALL
     if tarball.is_file():
@@ -282,7 +282,8 @@ def load_model(location: str | Path) -> LoadedModel:
     location = Path(location)
     if location.is_file() and location.name.endswith((".tar.gz", ".tgz")):
         location = extract_tarball(location)
-    flavor = os.environ.get(FLAVOR_ENV, "").strip().lower() or None
+    env = server_settings()
+    flavor = env.model_flavor
     if flavor is not None and flavor not in FLAVORS:
         raise ModelLoadError(f"{FLAVOR_ENV}={flavor!r} is not one of {', '.join(FLAVORS)}")
     if location.is_file():
@@ -291,7 +292,7 @@ def load_model(location: str | Path) -> LoadedModel:
         if not location.is_dir():
             raise ModelLoadError(f"model folder {location} does not exist")
         folder = _resolve_folder(location)
-        chosen = os.environ.get(FILE_ENV)
+        chosen = env.model_file
         if chosen:
             path = folder / chosen
             if not path.is_file():

@@ -12,19 +12,16 @@ from pathlib import Path
 
 import uvicorn
 
-from local_endpoint.app import DEFAULT_MODEL_DIR, MODEL_DIR_ENV
+from local_endpoint.app import MODEL_DIR_ENV
 from local_endpoint.models import ModelLoadError
-
-PORT_ENV = "SAGEMAKER_BIND_TO_PORT"
-WORKERS_ENV = "SAGEMAKER_MODEL_SERVER_WORKERS"
-DEFAULT_PORT = 8080
+from local_endpoint.settings import server_settings
 
 
 def default_workers() -> int:
     """``$SAGEMAKER_MODEL_SERVER_WORKERS``, else the number of CPUs (at most 4)."""
-    value = os.environ.get(WORKERS_ENV)
-    if value:
-        return max(1, int(value))
+    value = server_settings().workers
+    if value is not None:
+        return max(1, value)
     return max(1, min(os.cpu_count() or 1, 4))
 
 
@@ -50,9 +47,10 @@ def serve(
     Raises :class:`~local_endpoint.models.ModelLoadError` (an ``analyzer.errors.ModelError``)
     when the folder is missing or empty.
     """
-    model_dir = Path(model_dir or os.environ.get(MODEL_DIR_ENV) or DEFAULT_MODEL_DIR).resolve()
+    env = server_settings()
+    model_dir = Path(model_dir or env.model_dir).resolve()
     check_model_dir(model_dir)
-    port = int(port if port is not None else os.environ.get(PORT_ENV, DEFAULT_PORT))
+    port = port if port is not None else env.port
     workers = workers if workers is not None else default_workers()
     # Worker processes build their own app from the environment (uvicorn's factory mode).
     os.environ[MODEL_DIR_ENV] = str(model_dir)
