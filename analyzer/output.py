@@ -1,4 +1,4 @@
-"""Writing ``analysis.json`` exactly as the Clarify container does, and atomic file writes.
+"""Writing ``analysis.json`` exactly as the Clarify container does, the SHAP files, and atomic writes.
 
 The real container writes ``json.dumps(analysis, indent=4)``: ``"version": "1.0"`` first,
 then the computed sections (post-training bias, pre-training bias, explanations — the order
@@ -14,11 +14,15 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from analyzer.explain.kernel_shap import KernelShapResult
 
 ANALYSIS_FILE = "analysis.json"
 
@@ -124,3 +128,41 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
 def write_analysis(output_dir: str | os.PathLike[str], analysis: Mapping[str, Any]) -> Path:
     """Write ``analysis.json`` into ``output_dir`` atomically and return its path."""
     return atomic_write_text(Path(output_dir) / ANALYSIS_FILE, dumps_analysis(analysis))
+
+
+#: Folder of the SHAP files inside the output folder.
+SHAP_DIR = "explanations_shap"
+
+
+def _write_atomic(path: Path, frame: pd.DataFrame, header: bool) -> None:
+    with atomic_open(path, "w", newline="") as handle:
+        frame.to_csv(handle, index=False, header=header)
+
+
+def write_shap_outputs(
+    output_dir: str | Path,
+    result: KernelShapResult,
+    feature_names: Sequence[str],
+    baseline: pd.DataFrame,
+    *,
+    label_headers: Sequence[str] | None = None,
+    join_values: pd.Series | None = None,
+    save_local: bool = True,
+) -> list[Path]:
+    """Write ``explanations_shap/baseline.csv`` (always) and ``out.csv`` (when ``save_local``).
+
+    ``baseline.csv`` has no header row (it can be passed back as ``methods.shap.baseline``);
+    ``out.csv`` is :func:`analyzer.explain.results.local_frame`. Both are written atomically.
+    """
+    from analyzer.explain.results import local_frame
+
+    folder = Path(output_dir) / SHAP_DIR
+    written: list[Path] = []
+    baseline_path = folder / "baseline.csv"
+    _write_atomic(baseline_path, baseline, header=False)
+    written.append(baseline_path)
+    if save_local:
+        out_path = folder / "out.csv"
+        _write_atomic(out_path, local_frame(result, feature_names, label_headers, join_values), header=True)
+        written.append(out_path)
+    return written

@@ -232,7 +232,8 @@ def _label_names(headers: tuple[str | int, ...] | None, n_outputs: int) -> list[
 
 
 def _kernel_shap(state: _State, job: ShapJob) -> dict[str, Any]:
-    from analyzer.explain import aggregate_shap, kernel_shap, shap_section, write_shap_outputs
+    from analyzer.explain import aggregate_shap, kernel_shap, shap_section
+    from analyzer.output import write_shap_outputs
 
     _banner("Calculating SHAP values")
     client = state.require_client()

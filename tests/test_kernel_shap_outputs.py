@@ -14,7 +14,6 @@ from analyzer.explain import (
     kernel_shap,
     kmeans_baseline,
     shap_section,
-    write_shap_outputs,
 )
 from tests._explain_helpers import classifier
 

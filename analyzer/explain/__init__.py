@@ -6,7 +6,7 @@ Typical use by the job::
     result = kernel_shap(records, baseline.to_numpy(), client.predict_scores, num_samples=...,
                          seed=..., use_logit=..., features_to_explain=[column indices])
     analysis["explanations"]["kernel_shap"] = shap_section(result, feature_names, agg_method, label_headers)
-    write_shap_outputs(output_dir, result, feature_names, baseline, label_headers=..., join_values=...)
+    analyzer.output.write_shap_outputs(output_dir, result, feature_names, baseline, ...)   # the files
     features = pdp.features or top_k_features(analysis["explanations"]["kernel_shap"], pdp.top_k_features)
     analysis["explanations"]["pdp"] = partial_dependence_section(records, client.predict_scores, ...)
 
@@ -23,7 +23,6 @@ from analyzer.explain.results import (
     label_keys,
     local_frame,
     shap_section,
-    write_shap_outputs,
 )
 
 __all__ = [
@@ -40,5 +39,4 @@ __all__ = [
     "partial_dependence_section",
     "shap_section",
     "top_k_features",
-    "write_shap_outputs",
 ]

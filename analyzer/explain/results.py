@@ -1,5 +1,5 @@
-"""SHAP results: global aggregation, the ``explanations.kernel_shap`` section and the
-``explanations_shap/`` files.
+"""SHAP results: global aggregation, the ``explanations.kernel_shap`` section and the table of
+local values (pure computation; :func:`analyzer.output.write_shap_outputs` writes the files).
 
 ``out.csv`` has a header row (``<feature>_<label>`` columns, label-major: every feature of the
 first output, then of the next), one row per explained record in input order, and the join
@@ -7,22 +7,18 @@ column first when ``joinsource_name_or_index`` is set. ``baseline.csv`` has **no
 Clarify's ``methods.shap.baseline`` takes rows "in the same format as the dataset, features
 only", and CSV datasets described by ``headers`` have no header row, so writing the baseline
 that way lets it be passed back unchanged as ``baseline`` (an S3 URI/file) to reproduce a job.
-Files are written atomically (temporary file in the same folder, then ``os.replace``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from analyzer.explain.kernel_shap import KernelShapResult
-from analyzer.output import atomic_open
 
 AGG_METHODS = ("mean_abs", "median", "mean_sq")
-SHAP_DIR = "explanations_shap"
 
 
 def aggregate_shap(local: np.ndarray, agg_method: str) -> np.ndarray:
@@ -101,31 +97,3 @@ def local_frame(
             )
         frame.insert(0, str(join_values.name), join_values.to_numpy())
     return frame
-
-
-def _write_atomic(path: Path, frame: pd.DataFrame, header: bool) -> None:
-    with atomic_open(path, "w", newline="") as handle:
-        frame.to_csv(handle, index=False, header=header)
-
-
-def write_shap_outputs(
-    output_dir: str | Path,
-    result: KernelShapResult,
-    feature_names: Sequence[str],
-    baseline: pd.DataFrame,
-    *,
-    label_headers: Sequence[str] | None = None,
-    join_values: pd.Series | None = None,
-    save_local: bool = True,
-) -> list[Path]:
-    """Write ``explanations_shap/baseline.csv`` (always) and ``out.csv`` (when ``save_local``)."""
-    folder = Path(output_dir) / SHAP_DIR
-    written: list[Path] = []
-    baseline_path = folder / "baseline.csv"
-    _write_atomic(baseline_path, baseline, header=False)
-    written.append(baseline_path)
-    if save_local:
-        out_path = folder / "out.csv"
-        _write_atomic(out_path, local_frame(result, feature_names, label_headers, join_values), header=True)
-        written.append(out_path)
-    return written

@@ -1,0 +1,93 @@
+"""Architecture rules, one test per rule, checked on the import statements of the source files.
+
+A rule names a package and the modules it must not import (at any depth of the import
+statement: ``import x.y`` and ``from x.y import z`` both count, including imports inside
+functions). Add a rule by adding a test that calls :func:`_violations`.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT
+
+#: Modules that do I/O (network, files, processes, Docker, AWS): none of them in pure computation.
+IO_MODULES = (
+    "requests",
+    "urllib3",
+    "boto3",
+    "botocore",
+    "docker",
+    "subprocess",
+    "socket",
+    "http",
+    "s3fs",
+    "analyzer.storage",
+    "analyzer.dataset",
+    "analyzer.datasets",
+    "analyzer.model_client",
+    "analyzer.output",
+    "analyzer.report",
+    "analyzer.runner",
+    "analyzer.settings",
+    "container",
+    "local_endpoint",
+)
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """``(line, module)`` of every import in ``path`` (relative imports resolved)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    package = ".".join(path.relative_to(REPO_ROOT).with_suffix("").parts[:-1])
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join([*base, node.module] if node.module else base)
+            else:
+                module = node.module or ""
+            found.append((node.lineno, module))
+    return found
+
+
+def _violations(package: str, forbidden: tuple[str, ...]) -> list[str]:
+    out: list[str] = []
+    for path in sorted((REPO_ROOT / package.replace(".", "/")).rglob("*.py")):
+        for line, module in _imports(path):
+            if any(module == f or module.startswith(f + ".") for f in forbidden):
+                out.append(f"{path.relative_to(REPO_ROOT)}:{line} imports {module}")
+    return out
+
+
+def test_bias_engine_does_no_io() -> None:
+    assert _violations("analyzer.bias", IO_MODULES) == []
+
+
+def test_explain_engine_does_no_io() -> None:
+    assert _violations("analyzer.explain", IO_MODULES) == []
+
+
+def test_plan_model_and_defaults_are_pure_data() -> None:
+    """The plan's types and defaults import nothing else of clarify-runner (executors share them)."""
+    for name in ("model.py", "defaults.py"):
+        imported = [m for _, m in _imports(REPO_ROOT / "analyzer" / "plan" / name)]
+        assert [m for m in imported if m.split(".")[0] in ("analyzer", "container", "local_endpoint")
+                and not m.startswith("analyzer.plan")] == []
+
+
+def test_the_rule_finds_a_planted_import(tmp_path: Path, monkeypatch) -> None:
+    """The checker itself can fail: a planted ``import requests`` inside a function is found."""
+    import tests.test_architecture as me
+
+    fake = tmp_path / "pkg"
+    fake.mkdir()
+    (fake / "mod.py").write_text("def f():\n    from analyzer.storage import read_bytes\n    import requests\n")
+    monkeypatch.setattr(me, "REPO_ROOT", tmp_path)
+    assert me._violations("pkg", IO_MODULES) == [
+        "pkg/mod.py:2 imports analyzer.storage",
+        "pkg/mod.py:3 imports requests",
+    ]
