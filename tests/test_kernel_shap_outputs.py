@@ -15,6 +15,7 @@ from analyzer.explain import (
     kmeans_baseline,
     shap_section,
 )
+from analyzer.output import write_shap_outputs
 from tests._explain_helpers import classifier
 
 
