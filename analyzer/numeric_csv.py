@@ -316,7 +316,7 @@ def _threads_for(size: int) -> int:
     return max(1, min(_MAX_THREADS, os.cpu_count() or 1, size // _PARALLEL_MIN_BYTES))
 
 
-def parse_numeric_csv(body: bytes, threads: int | None = None) -> np.ndarray | None:
+def parse_numeric_csv(body: bytes | bytearray, threads: int | None = None) -> np.ndarray | None:
     """Parse a headerless all-numeric CSV body into a C-ordered ``(rows, columns)`` float64 array.
 
     Parameters

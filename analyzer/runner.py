@@ -337,7 +337,9 @@ def _report(
         "facets": [
             {
                 "name": f.column,
-                "value_or_threshold": list(f.value_or_threshold) if f.value_or_threshold is not None else None,
+                "value_or_threshold": (
+                    list(f.value_or_threshold) if f.value_or_threshold is not None else None
+                ),
             }
             for f in (bias.facets if bias is not None else ())
         ],

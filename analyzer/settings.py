@@ -31,21 +31,71 @@ class EnvVar:
     meaning: str
 
 
-OPT_ML = EnvVar("CLARIFY_RUNNER_OPT_ML", "/opt/ml", "Root of the SageMaker processing tree (tests point it elsewhere).")
-CONFIG = EnvVar("CLARIFY_RUNNER_CONFIG", None, "Processing job: analysis config file, folder or `s3://` URI (default: the `analysis_config` input).")
-DATA = EnvVar("CLARIFY_RUNNER_DATA", None, "Processing job: dataset file, folder or `s3://` URI (default: the `dataset` input).")
-OUTPUT = EnvVar("CLARIFY_RUNNER_OUTPUT", None, "Processing job: output folder or `s3://` prefix (default: `/opt/ml/processing/output`).")
-BACKEND = EnvVar("CLARIFY_RUNNER_ENDPOINT_BACKEND", "auto", "Shadow-endpoint backend: `auto`, `docker`, `subprocess` or `sagemaker`.")
-MODELS_FILE = EnvVar("CLARIFY_RUNNER_MODELS_FILE", None, "Offline models file `{model_name: {image, model_data_url, environment}}` for `predictor.model_name`.")
-SHAP_ESTIMATOR = EnvVar("CLARIFY_RUNNER_SHAP_ESTIMATOR", "clarify", "Processing job: Kernel SHAP estimator, `clarify` (identical to Clarify) or `leverage`.")
-LOG_LEVEL = EnvVar("CLARIFY_RUNNER_LOG_LEVEL", "INFO", "Processing job: log level (DEBUG, INFO, WARNING, ERROR).")
-SERVE_USER = EnvVar("CLARIFY_RUNNER_SERVE_USER", None, "Image `serve` role: when running as root, switch to this user before loading the model.")
-ENDPOINT_TIMEOUT = EnvVar("CLARIFY_RUNNER_ENDPOINT_TIMEOUT", "600", "Seconds to wait for a shadow endpoint to answer `/ping` (or reach InService).")
-IN_CONTAINER = EnvVar("CLARIFY_RUNNER_IN_CONTAINER", None, "Set (any value) when the job runs inside a container without `/.dockerenv` (Docker backend networking).")
-SERVE_IMAGE = EnvVar("CLARIFY_RUNNER_SERVE_IMAGE", None, "Docker backend: image that serves a model whose own image cannot be pulled.")
-SAGEMAKER_POLL = EnvVar("CLARIFY_RUNNER_SAGEMAKER_POLL_SECONDS", "15", "SageMaker backend: seconds between DescribeEndpoint polls.")
-S3_ENDPOINT = EnvVar("AWS_ENDPOINT_URL_S3", None, "S3 endpoint URL for datasets, configs and outputs (an S3 emulator); falls back to `AWS_ENDPOINT_URL`.")
-AWS_ENDPOINT = EnvVar("AWS_ENDPOINT_URL", None, "Endpoint URL for every AWS service (boto3's own variable; used for S3 when `AWS_ENDPOINT_URL_S3` is unset).")
+OPT_ML = EnvVar(
+    "CLARIFY_RUNNER_OPT_ML",
+    "/opt/ml",
+    "Root of the SageMaker processing tree (tests point it elsewhere).")
+CONFIG = EnvVar(
+    "CLARIFY_RUNNER_CONFIG",
+    None,
+    "Processing job: analysis config file, folder or `s3://` URI (default: the "
+    "`analysis_config` input).")
+DATA = EnvVar(
+    "CLARIFY_RUNNER_DATA",
+    None,
+    "Processing job: dataset file, folder or `s3://` URI (default: the `dataset` input).")
+OUTPUT = EnvVar(
+    "CLARIFY_RUNNER_OUTPUT",
+    None,
+    "Processing job: output folder or `s3://` prefix (default: `/opt/ml/processing/output`).")
+BACKEND = EnvVar(
+    "CLARIFY_RUNNER_ENDPOINT_BACKEND",
+    "auto",
+    "Shadow-endpoint backend: `auto`, `docker`, `subprocess` or `sagemaker`.")
+MODELS_FILE = EnvVar(
+    "CLARIFY_RUNNER_MODELS_FILE",
+    None,
+    "Offline models file `{model_name: {image, model_data_url, environment}}` for "
+    "`predictor.model_name`.")
+SHAP_ESTIMATOR = EnvVar(
+    "CLARIFY_RUNNER_SHAP_ESTIMATOR",
+    "clarify",
+    "Processing job: Kernel SHAP estimator, `clarify` (identical to Clarify) or `leverage`.")
+LOG_LEVEL = EnvVar(
+    "CLARIFY_RUNNER_LOG_LEVEL",
+    "INFO",
+    "Processing job: log level (DEBUG, INFO, WARNING, ERROR).")
+SERVE_USER = EnvVar(
+    "CLARIFY_RUNNER_SERVE_USER",
+    None,
+    "Image `serve` role: when running as root, switch to this user before loading the model.")
+ENDPOINT_TIMEOUT = EnvVar(
+    "CLARIFY_RUNNER_ENDPOINT_TIMEOUT",
+    "600",
+    "Seconds to wait for a shadow endpoint to answer `/ping` (or reach InService).")
+IN_CONTAINER = EnvVar(
+    "CLARIFY_RUNNER_IN_CONTAINER",
+    None,
+    "Set (any value) when the job runs inside a container without `/.dockerenv` (Docker backend"
+    " networking).")
+SERVE_IMAGE = EnvVar(
+    "CLARIFY_RUNNER_SERVE_IMAGE",
+    None,
+    "Docker backend: image that serves a model whose own image cannot be pulled.")
+SAGEMAKER_POLL = EnvVar(
+    "CLARIFY_RUNNER_SAGEMAKER_POLL_SECONDS",
+    "15",
+    "SageMaker backend: seconds between DescribeEndpoint polls.")
+S3_ENDPOINT = EnvVar(
+    "AWS_ENDPOINT_URL_S3",
+    None,
+    "S3 endpoint URL for datasets, configs and outputs (an S3 emulator); falls back to "
+    "`AWS_ENDPOINT_URL`.")
+AWS_ENDPOINT = EnvVar(
+    "AWS_ENDPOINT_URL",
+    None,
+    "Endpoint URL for every AWS service (boto3's own variable; used for S3 when "
+    "`AWS_ENDPOINT_URL_S3` is unset).")
 
 #: Every variable read by ``analyzer`` and ``container``, in README order.
 VARIABLES: tuple[EnvVar, ...] = (
@@ -90,7 +140,9 @@ def _number(env: Mapping[str, str], var: EnvVar) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ConfigError(f"Environment variable {var.name} must be a number of seconds, got {text!r}") from None
+        raise ConfigError(
+            f"Environment variable {var.name} must be a number of seconds, got {text!r}"
+        ) from None
     if value <= 0:
         raise ConfigError(f"Environment variable {var.name} must be positive, got {text!r}")
     return value

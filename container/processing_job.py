@@ -150,7 +150,8 @@ def log_hosts(resource_config: dict[str, Any] | None) -> bool:
 
 def _parser() -> argparse.ArgumentParser:
     env = runner_settings()
-    p = argparse.ArgumentParser(prog="clarify-runner-processing-job", description=(__doc__ or "").split("\n")[0])
+    description = (__doc__ or "").split("\n")[0]
+    p = argparse.ArgumentParser(prog="clarify-runner-processing-job", description=description)
     p.add_argument("--config", default=env.config, help="config file or s3:// URI")
     p.add_argument("--data", default=env.data, help="dataset file, folder or s3:// URI")
     p.add_argument("--output", default=env.output, help="output folder or s3:// prefix")

@@ -218,15 +218,14 @@ def create_app(model_dir: str | Path | None = None) -> Starlette:
                 raise ModelFailure(f"internal error: {type(exc).__name__}: {exc}") from exc
         except EndpointError as exc:
             if isinstance(exc, PayloadTooLarge):
-                doc = {"__type": "ValidationError", "message": exc.message}
                 return Response(
-                    json.dumps(doc),
+                    json.dumps({"__type": "ValidationError", "message": exc.message}),
                     status_code=400,
                     media_type="application/json",
                     headers={"x-amzn-ErrorType": "ValidationError"},
                 )
             kind = "client" if exc.status < 500 else "server"
-            doc = {
+            doc: dict[str, str | int] = {
                 "__type": "ModelError",
                 "message": f"Received {kind} error ({exc.status}) from primary with message "
                 f'"{exc.message}". See the endpoint log for more information.',

@@ -59,7 +59,7 @@ def _columns_to_array(columns: list[pa.ChunkedArray]) -> np.ndarray:
     return out
 
 
-def _locate_csv_error(body: bytes, arrow_message: str) -> str:
+def _locate_csv_error(body: bytes | bytearray, arrow_message: str) -> str:
     """Slow path, only after a failed parse: find the first line whose field count differs."""
     try:
         text = body.decode("utf-8")
@@ -81,7 +81,9 @@ def _locate_csv_error(body: bytes, arrow_message: str) -> str:
     return arrow_message
 
 
-def _csv_all_float(body: bytes, read: pacsv.ReadOptions, parse: pacsv.ParseOptions) -> pa.Table | None:
+def _csv_all_float(
+    body: bytes | bytearray, read: pacsv.ReadOptions, parse: pacsv.ParseOptions
+) -> pa.Table | None:
     """Read every column as float64 when the first line has no quotes (skips type inference)."""
     end = body.find(b"\n")
     first = body[:end].rstrip(b"\r")
@@ -102,7 +104,7 @@ def _csv_all_float(body: bytes, read: pacsv.ReadOptions, parse: pacsv.ParseOptio
         return None
 
 
-def _csv_inferred(body: bytes, read: pacsv.ReadOptions, parse: pacsv.ParseOptions) -> pa.Table:
+def _csv_inferred(body: bytes | bytearray, read: pacsv.ReadOptions, parse: pacsv.ParseOptions) -> pa.Table:
     """Read with per-column type inference; non-numeric columns are re-read as text."""
     table = pacsv.read_csv(pa.BufferReader(body), read_options=read, parse_options=parse)
     if all(_is_numeric(c.type) for c in table.columns):
@@ -284,4 +286,4 @@ def decode(body: bytes | bytearray, content_type: str | None) -> np.ndarray:
         )
     if not body or body.isspace():  # isspace stops at the first other byte; strip() would copy
         raise BadRequest("the request body is empty")
-    return decoder(body)
+    return decoder(body)  # type: ignore[arg-type]  # a bytearray reads like bytes here

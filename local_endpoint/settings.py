@@ -28,13 +28,17 @@ class EnvVar:
 MODEL_DIR = EnvVar("CLARIFY_RUNNER_MODEL_DIR", "/opt/ml/model", "Model server: the model folder.")
 PORT = EnvVar("SAGEMAKER_BIND_TO_PORT", "8080", "Model server: the port to listen on.")
 WORKERS = EnvVar(
-    "SAGEMAKER_MODEL_SERVER_WORKERS", None, "Model server: worker processes (default: the CPU count, at most 4)."
+    "SAGEMAKER_MODEL_SERVER_WORKERS",
+    None,
+    "Model server: worker processes (default: the CPU count, at most 4).",
 )
 MAX_CONTENT_LENGTH = EnvVar(
     "MAX_CONTENT_LENGTH", str(6 * 1024 * 1024), "Model server: largest request body, in bytes (413 above)."
 )
 DEFAULT_ACCEPT = EnvVar(
-    "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT", None, "Model server: response type when a request has no `Accept`."
+    "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT",
+    None,
+    "Model server: response type when a request has no `Accept`.",
 )
 INFERENCE_OUTPUT = EnvVar(
     "SAGEMAKER_INFERENCE_OUTPUT",
@@ -49,7 +53,9 @@ INLINE_MAX_BYTES = EnvVar(
 MODEL_FLAVOR = EnvVar(
     "CLARIFY_RUNNER_MODEL_FLAVOR", None, "Model server: force the model flavour (sklearn, xgboost, lightgbm)."
 )
-MODEL_FILE = EnvVar("CLARIFY_RUNNER_MODEL_FILE", None, "Model server: the model file to load inside the folder.")
+MODEL_FILE = EnvVar(
+    "CLARIFY_RUNNER_MODEL_FILE", None, "Model server: the model file to load inside the folder."
+)
 SKOPS_TRUSTED = EnvVar(
     "CLARIFY_RUNNER_SKOPS_TRUSTED",
     None,

@@ -85,7 +85,8 @@ def test_the_rule_finds_a_planted_import(tmp_path: Path, monkeypatch) -> None:
 
     fake = tmp_path / "pkg"
     fake.mkdir()
-    (fake / "mod.py").write_text("def f():\n    from analyzer.storage import read_bytes\n    import requests\n")
+    planted = "def f():\n    from analyzer.storage import read_bytes\n    import requests\n"
+    (fake / "mod.py").write_text(planted)
     monkeypatch.setattr(me, "REPO_ROOT", tmp_path)
     assert me._violations("pkg", IO_MODULES) == [
         "pkg/mod.py:2 imports analyzer.storage",

@@ -30,6 +30,8 @@ from analyzer.errors import (
 from container.cli import main
 from tests.conftest import GERMAN_CREDIT_CSV, free_port
 
+STOPPED = "the job was stopped and wrote no results"
+
 
 @pytest.fixture
 def opt_ml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
@@ -55,9 +57,9 @@ def opt_ml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         (PlatformError("unreachable"), 4, "PlatformError: unreachable"),
         (InternalError("oops"), 2, "AlgorithmError: InternalError: oops"),
         (KeyError("x"), 2, "AlgorithmError: KeyError: 'x'"),
-        (JobStopped(signal.SIGTERM), 143, "Stopped: Signal 15 received; the job was stopped and wrote no results"),
-        (JobStopped(signal.SIGINT), 130, "Stopped: Signal 2 received; the job was stopped and wrote no results"),
-        (KeyboardInterrupt(), 130, "Stopped: interrupted; the job was stopped and wrote no results"),
+        (JobStopped(signal.SIGTERM), 143, f"Stopped: Signal 15 received; {STOPPED}"),
+        (JobStopped(signal.SIGINT), 130, f"Stopped: Signal 2 received; {STOPPED}"),
+        (KeyboardInterrupt(), 130, f"Stopped: interrupted; {STOPPED}"),
     ],
 )
 def test_one_mapping_from_errors_to_exit_codes_and_messages(error: BaseException, code: int, message: str):
@@ -91,8 +93,8 @@ def test_unreachable_endpoint_is_a_platform_error(tmp_path: Path, opt_ml: Path) 
     path = tmp_path / "c.json"
     path.write_text(json.dumps(config))
     url = f"http://127.0.0.1:{free_port()}"
-    code = main(["run", "--config", str(path), "--data", str(GERMAN_CREDIT_CSV), "--output", str(tmp_path / "o"),
-                 "--endpoint-url", url])
+    code = main(["run", "--config", str(path), "--data", str(GERMAN_CREDIT_CSV), "--output",
+                 str(tmp_path / "o"), "--endpoint-url", url])
     assert code == 4
     message = (opt_ml / "output" / "message").read_text()
     assert message.startswith("PlatformError: The model endpoint (" + url) and "cannot be reached" in message
@@ -104,8 +106,8 @@ def test_help_imports_nothing_heavy() -> None:
              "scipy", "jmespath", "starlette", "uvicorn", "matplotlib")
     for argv in (["--help"], ["run", "--help"], ["validate", "--help"]):
         code = (
-            "import sys\nfrom container.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in %r if m in sys.modules))" % (argv, heavy)
+            f"import sys\nfrom container.cli import main\ntry:\n    main({argv!r})\nexcept SystemExit:\n"
+            f"    pass\nprint(sorted(m for m in {heavy!r} if m in sys.modules))"
         )
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT,
                               check=True)
@@ -122,9 +124,10 @@ def test_log_level_is_accepted_after_the_subcommand(tmp_path: Path, opt_ml: Path
     }
     path = tmp_path / "c.json"
     path.write_text(json.dumps(config))
-    assert main(["validate", "--log-level", "DEBUG", "--config", str(path), "--data", str(GERMAN_CREDIT_CSV)]) == 0
+    data = ["--data", str(GERMAN_CREDIT_CSV)]
+    assert main(["validate", "--log-level", "DEBUG", "--config", str(path), *data]) == 0
     assert logging.getLogger().level == logging.DEBUG
-    assert main(["--log-level", "WARNING", "validate", "--config", str(path), "--data", str(GERMAN_CREDIT_CSV)]) == 0
+    assert main(["--log-level", "WARNING", "validate", "--config", str(path), *data]) == 0
     assert logging.getLogger().level == logging.WARNING
     out = tmp_path / "out"
     assert main(["run", "--config", str(path), "--data", str(GERMAN_CREDIT_CSV), "--output", str(out),

@@ -28,6 +28,7 @@ from analyzer.plan import (
 )
 from analyzer.plan.build import PlanOptions, build_plan, plan_problems
 
+FTE = "methods.shap.features_to_explain"
 HEADER = DatasetHeader(columns=("y", "age", "sex", "income", "id"))
 
 
@@ -128,8 +129,8 @@ def test_baseline_sources() -> None:
             "Feature names not found. methods.shap.features_to_explain: 'incme' is not one of the features "
             "['age', 'sex', 'income']",
         ),
-        ("shap.features_to_explain", [5], "methods.shap.features_to_explain: feature index 5 is out of range"),
-        ("shap.features_to_explain", ["age", 0], "methods.shap.features_to_explain: feature 'age' is listed twice"),
+        ("shap.features_to_explain", [5], f"{FTE}: feature index 5 is out of range"),
+        ("shap.features_to_explain", ["age", 0], f"{FTE}: feature 'age' is listed twice"),
         (
             "pdp.features",
             ["incme"],
@@ -183,7 +184,8 @@ def test_client_settings_resolved_from_predictor_and_dataset_type() -> None:
     client = _plan(data, header).model.client  # type: ignore[union-attr]
     assert (client.content_type, client.accept_type) == ("application/jsonlines", "application/jsonlines")
     assert client.score_locator == "score" and client.label is None
-    assert (client.max_payload_bytes, client.request_timeout, client.max_retries) == (6 * 1024 * 1024, 60.0, 5)
+    limits = (client.max_payload_bytes, client.request_timeout, client.max_retries)
+    assert limits == (6 * 1024 * 1024, 60.0, 5)
 
 
 def test_score_locator_is_probability_else_label() -> None:
@@ -286,7 +288,8 @@ def test_header_of_every_format_matches_the_loaded_columns(tmp_path: Path) -> No
         ({"dataset_type": "text/csv", "label": "y"}, csv_path, ("y", "a", "b"), None),
         ({"dataset_type": "application/x-parquet"}, parquet_path, ("a", "b"), None),
         (
-            {"dataset_type": "application/jsonlines", "features": "f", "label": "t", "headers": ["a", "b", "y"]},
+            {"dataset_type": "application/jsonlines", "features": "f", "label": "t",
+             "headers": ["a", "b", "y"]},
             jsonl_path,
             ("a", "b", "y"),
             "y",

@@ -80,7 +80,9 @@ MISTAKES = {
         ["credit_amont"],
         "Feature names not found. methods.pdp.features: 'credit_amont' is not one of the features",
     ),
-    "missing label column": (("label",), "Target", "Headers must contain label. Label 'Target' is not one of"),
+    "missing label column": (
+        ("label",), "Target", "Headers must contain label. Label 'Target' is not one of"
+    ),
 }
 
 
@@ -250,7 +252,9 @@ def test_probability_threshold_applies_to_a_label_locator_that_yields_scores(
         "probability_threshold": 0.6,
         "excluded_columns": ["s"],
         "methods": {"post_training_bias": {"methods": ["DPPL"]}},
-        "predictor": {"endpoint_name": "local", "accept_type": "application/jsonlines", "label": "probability"},
+        "predictor": {
+            "endpoint_name": "local", "accept_type": "application/jsonlines", "label": "probability"
+        },
     }
     got = _run(data_dir, config, keyed_endpoint, "threshold")["post_training_bias_metrics"]
     dppl = got["facets"]["s"][0]["metrics"][0]["value"]

@@ -49,7 +49,7 @@ class GroupCounts:
         n_s = len(strata) + 1
         size = len(facet_keys) * 4 * n_s
         dtype = np.int32 if size < 2**31 else np.int64
-        code = np.asarray(facet_codes).astype(dtype, copy=True)
+        code: np.ndarray = np.asarray(facet_codes).astype(dtype, copy=True)
         code *= 4
         code += np.asarray(label, dtype=bool).view(np.int8) * np.int8(2)
         if predicted is not None:
@@ -72,7 +72,8 @@ class GroupCounts:
         for part in (self, other):
             fi = fk.get_indexer(part.facet_keys)
             si = np.append(st.get_indexer(part.strata), len(st))
-            out[np.ix_(fi, [0, 1], [0, 1], si)] += part.counts
+            both = np.arange(2)
+            out[np.ix_(fi, both, both, si)] += part.counts
         return GroupCounts(fk, st, out, self.strata_error or other.strata_error)
 
     __add__ = merge

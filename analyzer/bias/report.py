@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 
@@ -57,9 +58,9 @@ def facet_reports(
                 if flip_test is None:
                     metrics.append(metric_entry(name, _ft_unavailable))
                 else:
-                    metrics.append(metric_entry(name, lambda lut=lut: flip_test(lut)))
+                    metrics.append(metric_entry(name, functools.partial(flip_test, lut)))
             else:
-                metrics.append(metric_entry(name, lambda f=COUNT_METRICS[name], c=cells: f(c)))
+                metrics.append(metric_entry(name, functools.partial(COUNT_METRICS[name], cells)))
         out.append({"value_or_threshold": text, "metrics": metrics})
     return out
 

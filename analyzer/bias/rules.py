@@ -121,7 +121,7 @@ class FacetRule:
 
     def count_keys(self) -> pd.Index:
         """Facet keys the counts are kept by."""
-        return BINARY_KEYS if self.data_type == CONTINUOUS else self.keys  # type: ignore[return-value]
+        return BINARY_KEYS if self.data_type == CONTINUOUS else self.keys
 
 
 def facet_type(stats: ColumnStats, values: list | None) -> str:

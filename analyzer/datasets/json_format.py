@@ -115,6 +115,7 @@ def read_jsonlines(
             ):
                 if expr is None:
                     continue
+                assert out is not None  # a list exactly when the expression is given
                 value = expr.search(obj)
                 if value is None or isinstance(value, dict | list):
                     raise DatasetError(
@@ -161,6 +162,7 @@ def read_json(
         ):
             if expr is None:
                 continue
+            assert out is not None  # a list exactly when the expression is given
             values = expr.search(doc)
             if not isinstance(values, list) or len(values) != len(rows):
                 got = f"{len(values)} values" if isinstance(values, list) else _short(values)

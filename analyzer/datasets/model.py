@@ -23,7 +23,7 @@ class Dataset:
     feature_names: list[str]
     label: str | None = None
     predicted_label: str | None = None
-    facet_columns: dict[Any, str] = field(default_factory=dict)
+    facet_columns: dict[str | int, str] = field(default_factory=dict)
     group_variable: str | None = None
     join_column: str | None = None
     uri: str = ""

@@ -20,7 +20,7 @@ from .csv_format import HEADERS_MISMATCH
 
 def read_parquet_parts(parts: Sequence[tuple[str, bytes]], headers: Sequence[str] | None) -> pd.DataFrame:
     """Read and concatenate Parquet parts ``(source, bytes)``."""
-    frames = []
+    frames: list[pd.DataFrame] = []
     for source, data in parts:
         try:
             frame = pq.read_table(pa.BufferReader(data)).to_pandas()

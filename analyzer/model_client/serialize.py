@@ -246,10 +246,10 @@ class TemplateEncoder:
             return "\n".join(rendered).encode("utf-8")
         if self.single_record and len(rendered) != 1:
             raise ValueError("a $record content_template sends exactly one record per request")
-        out = []
+        out: list[str] = []
         for kind, arg in self._content_parts:
             if kind == "lit":
-                out.append(arg)
+                out.append(arg or "")
             elif arg == "$records":
                 out.append("[" + ", ".join(rendered) + "]")
             elif arg == "$record":

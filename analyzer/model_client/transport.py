@@ -149,7 +149,8 @@ class HttpTransport(Transport):
             if _cannot_connect(exc):
                 raise TransportError(f"cannot connect to {url}: {exc}", unreachable=True) from None
             if isinstance(exc, requests.Timeout):
-                raise TransportError(f"no answer from {url} within {timeout:g} s ({exc})", timeout=True) from None
+                message = f"no answer from {url} within {timeout:g} s ({exc})"
+                raise TransportError(message, timeout=True) from None
             raise TransportError(f"connection to {url} failed: {exc}") from None
         return Reply(resp.status_code, content, {k.lower(): v for k, v in resp.headers.items()})
 

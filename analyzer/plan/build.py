@@ -216,7 +216,8 @@ def _shap_job(
         return None
     if options.shap_estimator not in defaults.SHAP_ESTIMATORS:
         problems.config.append(
-            f"--shap-estimator / CLARIFY_RUNNER_SHAP_ESTIMATOR: unknown SHAP estimator {options.shap_estimator!r}; "
+            "--shap-estimator / CLARIFY_RUNNER_SHAP_ESTIMATOR: unknown SHAP estimator "
+            f"{options.shap_estimator!r}; "
             f"use one of {', '.join(defaults.SHAP_ESTIMATORS)}"
         )
     explained = None
@@ -248,14 +249,18 @@ def _shap_job(
 
 
 def _pdp_job(
-    cfg: AnalysisConfig, dataset: DatasetPlan, label_headers: tuple[str | int, ...] | None, problems: _Problems
+    cfg: AnalysisConfig,
+    dataset: DatasetPlan,
+    label_headers: tuple[str | int, ...] | None,
+    problems: _Problems,
 ) -> PdpJob | None:
     pdp = cfg.methods.pdp
     if pdp is None:
         return None
     features = None
     if pdp.features:
-        indices = _feature_indices(pdp.features, dataset.feature_columns, "methods.pdp.features", problems.config)
+        key = "methods.pdp.features"
+        indices = _feature_indices(pdp.features, dataset.feature_columns, key, problems.config)
         features = tuple(dataset.feature_columns[i] for i in indices)
     return PdpJob(
         features=features,

@@ -65,7 +65,8 @@ class _Resolver:
         col = locate(join, self.main)
         if col is None:
             self.problems.append(
-                "Unable to locate the join column. " + why_missing("joinsource_name_or_index", join, self.main)
+                "Unable to locate the join column. "
+                + why_missing("joinsource_name_or_index", join, self.main)
             )
         return col
 
@@ -137,7 +138,9 @@ class _Resolver:
         side_cols = list(self.header.facet_dataset or [])
         side = None
         if self.header.facet_dataset is not None:
-            side = self.side("facet_dataset_uri", cfg.facet_headers, self.header.facet_dataset, side_cols, "facet")
+            side = self.side(
+                "facet_dataset_uri", cfg.facet_headers, self.header.facet_dataset, side_cols, "facet"
+            )
 
         def in_side(key: ColumnKey) -> str | None:
             found = locate(key, side_cols)
@@ -180,7 +183,9 @@ class _Resolver:
         return out
 
 
-def plan_dataset(cfg: AnalysisConfig, header: DatasetHeader, uri: str) -> tuple[DatasetPlan | None, list[str]]:
+def plan_dataset(
+    cfg: AnalysisConfig, header: DatasetHeader, uri: str
+) -> tuple[DatasetPlan | None, list[str]]:
     """Resolve the dataset section; returns ``(plan, problems)``.
 
     With problems, ``plan`` is what could still be resolved (so that the jobs can be checked

@@ -6,6 +6,7 @@ Building never raises for content problems: a section or chart that fails become
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import math
@@ -221,7 +222,7 @@ def build_document(
                 )
             svg = b.chart(
                 f"Global SHAP values for {lab}",
-                lambda entry=entry: charts.shap_chart(entry["values"], entry["label"]),
+                functools.partial(charts.shap_chart, entry["values"], entry["label"]),
                 "",
             )
             if svg:
@@ -269,7 +270,7 @@ def build_document(
         )
         svgs, codes = [], []
         for i, entry in enumerate(entries):
-            svg = b.chart(f"PDP for {entry['feature_name']}", lambda entry=entry: charts.pdp_chart(entry), "")
+            svg = b.chart(f"PDP for {entry['feature_name']}", functools.partial(charts.pdp_chart, entry), "")
             if svg:
                 svgs.append(svg)
                 codes.append(f"show(pdp_chart(pdp_entries(analysis)[{i}]))")
@@ -298,7 +299,7 @@ def build_document(
         for lab, frame in frames.items():
             svg = b.chart(
                 f"Local SHAP values for {lab}",
-                lambda frame=frame, lab=lab: charts.local_shap_chart(frame, lab),
+                functools.partial(charts.local_shap_chart, frame, lab),
                 "",
             )
             if svg:
@@ -318,7 +319,7 @@ def build_document(
             return
         b.add(Block("heading", text="Baseline used for SHAP", anchor="baseline"))
         shown = baseline.head(20)
-        features = next((e["values"] for e in shap_labels(analysis)), [])
+        features: list[tuple[str, float]] = next((e["values"] for e in shap_labels(analysis)), [])
         names = [f for f, _ in features]
         if list(shown.columns) == list(range(shown.shape[1])) and len(names) == shown.shape[1]:
             order = list((analysis.get("explanations") or {}).get("kernel_shap", {}).values())[0]

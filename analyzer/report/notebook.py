@@ -29,7 +29,7 @@ def library_source() -> str:
     """The helper code for the notebook's first cell: this package's chart/table modules."""
     parts = ["from __future__ import annotations"]
     for module in LIB_MODULES:
-        text = Path(module.__file__).read_text(encoding="utf-8")
+        text = Path(str(module.__file__)).read_text(encoding="utf-8")
         kept = [
             line
             for line in text.splitlines()

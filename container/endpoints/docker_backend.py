@@ -11,6 +11,7 @@ the block ends, whatever happens.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import os
@@ -47,7 +48,7 @@ def docker_client(timeout: int = 60) -> Any:
     """A Docker SDK client from the environment (``DOCKER_HOST`` or the default socket)."""
     import docker
 
-    return docker.from_env(timeout=timeout)
+    return docker.from_env(timeout=timeout)  # type: ignore[attr-defined]  # docker ships no stubs
 
 
 def docker_available() -> bool:
@@ -201,7 +202,9 @@ def open_docker_endpoint(
                 )
                 containers.append(container)
                 tokens.append(
-                    registry.register(f"docker container {cname}", lambda c=container: _remove_container(c))
+                    registry.register(
+                        f"docker container {cname}", functools.partial(_remove_container, container)
+                    )
                 )
                 container.put_archive("/", archive)
                 container.start()

@@ -71,7 +71,7 @@ def spec_from_sagemaker(model_name: str, client: object | None = None) -> ModelS
 
     sm = client or boto3.client("sagemaker")
     try:
-        desc = sm.describe_model(ModelName=model_name)  # type: ignore[attr-defined]
+        desc = sm.describe_model(ModelName=model_name)  # type: ignore[union-attr]
     except ClientError as exc:
         raise ModelError(f"predictor.model_name {model_name!r}: DescribeModel failed: {exc}") from exc
     except BotoCoreError as exc:

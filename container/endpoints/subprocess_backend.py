@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -53,7 +54,8 @@ def open_subprocess_endpoint(
         env["PYTHONPATH"] = os.pathsep.join(
             filter(None, [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")])
         )
-        procs: list[tuple[subprocess.Popen, Path, int]] = []
+        procs: list[tuple[subprocess.Popen[bytes], Path, int]] = []
+        ports: list[int] = []
         try:
             for i in range(count):
                 port = _free_port()
@@ -63,9 +65,10 @@ def open_subprocess_endpoint(
                 with open(log_path, "wb") as log:
                     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
                 what = f"local endpoint process {proc.pid} ({name})"
-                token = registry.register(what, lambda p=proc: _stop(p))
+                token = registry.register(what, functools.partial(_stop, proc))
                 procs.append((proc, log_path, token))
-            urls = tuple(f"http://127.0.0.1:{int(p.args[p.args.index('--port') + 1])}" for p, _, _ in procs)
+                ports.append(port)
+            urls = tuple(f"http://127.0.0.1:{port}" for port in ports)
 
             def alive() -> str | None:
                 for p, log_path, _ in procs:
