@@ -24,7 +24,6 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from analyzer import settings
 from analyzer.endpoint import EndpointHandle
