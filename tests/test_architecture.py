@@ -92,3 +92,65 @@ def test_the_rule_finds_a_planted_import(tmp_path: Path, monkeypatch) -> None:
         "pkg/mod.py:2 imports analyzer.storage",
         "pkg/mod.py:3 imports requests",
     ]
+
+
+def _raise_texts(package: str) -> list[str]:
+    """The string parts of every ``raise X(...)`` message in ``package``."""
+    texts: list[str] = []
+    for path in sorted((REPO_ROOT / package.replace(".", "/")).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                for part in ast.walk(node.exc):
+                    if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                        texts.append(f"{path.relative_to(REPO_ROOT)}: {part.value}")
+    return texts
+
+
+def test_compute_engines_raise_no_config_key_errors() -> None:
+    """Config keys are checked by the plan; bias/explain take typed arguments and name none."""
+    for package in ("analyzer.bias", "analyzer.explain"):
+        assert _violations(package, ("analyzer.config", "analyzer.config_checks")) == []
+        keyed = [t for t in _raise_texts(package) if "methods." in t or "predictor." in t]
+        assert keyed == []
+        imported = [m for path in (REPO_ROOT / package.replace(".", "/")).rglob("*.py")
+                    for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.ImportFrom)
+                    for m in (a.name for a in node.names)]
+        assert "ConfigError" not in imported
+
+
+def test_one_stop_exception() -> None:
+    """JobStopped (analyzer.errors) is the only exception meaning "the job was asked to stop"."""
+    found = []
+    for package in ("analyzer", "container", "local_endpoint"):
+        for path in sorted((REPO_ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ClassDef) and "stop" in node.name.lower() and node.bases:
+                    found.append(f"{path.relative_to(REPO_ROOT)}:{node.name}")
+    assert sorted(found) == ["analyzer/errors.py:JobStopped", "analyzer/errors.py:StopEvent"]
+
+
+#: Modules at the seams between config, plan, dataset, model client, runner and job.
+SEAM_MODULES = (
+    "analyzer/plan/model.py",
+    "analyzer/plan/build.py",
+    "analyzer/plan/dataset.py",
+    "analyzer/runner.py",
+    "analyzer/datasets/header.py",
+    "analyzer/datasets/loader.py",
+    "analyzer/model_client/client.py",
+    "container/job.py",
+)
+
+
+def test_no_any_parameters_at_the_seams() -> None:
+    """Public functions and methods at the seams take no ``Any`` parameter."""
+    found = []
+    for name in SEAM_MODULES:
+        path = REPO_ROOT / name
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not node.name.startswith("_"):
+                args = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
+                for arg in args:
+                    if arg.annotation is not None and "Any" in ast.unparse(arg.annotation):
+                        found.append(f"{name}:{node.lineno} {node.name}({arg.arg})")
+    assert found == []
