@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzer.errors import ConfigError
 from analyzer.model_client.serialize import (
     JSON,
     JSONLINES,
@@ -108,7 +107,8 @@ def test_json_record_template_with_features_and_names() -> None:
     ],
 )
 def test_template_errors_name_the_key(content_type, content_template, record_template, message) -> None:
-    with pytest.raises(ConfigError, match=message):
+    """The plan reports these to the user first (config checks); the encoder refuses them too."""
+    with pytest.raises(ValueError, match=message):
         TemplateEncoder(content_type, ["A", "B"], content_template, record_template)
 
 
