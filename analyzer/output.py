@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
     from analyzer.explain.kernel_shap import KernelShapResult
 
 ANALYSIS_FILE = "analysis.json"

@@ -20,11 +20,9 @@ from typing import Any
 from analyzer.config import AnalysisConfig, ensure_supported, load_config
 from analyzer.endpoint import EndpointHandle
 from analyzer.errors import SUCCESS_MESSAGE, UserError, check_stop
-from analyzer.output import ANALYSIS_FILE
 from analyzer.plan.build import PlanOptions, build_plan
 from analyzer.plan.defaults import DEFAULT_REPORT_TOLERANCE, DEFAULT_SHAP_ESTIMATOR
 from analyzer.plan.model import AnalysisPlan
-from analyzer.runner import RunOptions, execute_plan
 from analyzer.storage import is_s3
 from container.lifecycle import opt_ml_root, write_exit_message
 
@@ -75,6 +73,8 @@ def _endpoint_for(
 
 def _publish(staging: Path, output_dir: Path) -> list[Path]:
     """Move every staged file into ``output_dir``; ``analysis.json`` goes last."""
+    from analyzer.output import ANALYSIS_FILE
+
     files = sorted(p for p in staging.rglob("*") if p.is_file())
     files.sort(key=lambda p: p.name == ANALYSIS_FILE and p.parent == staging)
     moved = []
@@ -124,7 +124,7 @@ def run_job(
     an earlier run in the same folder is removed first, so a failed run never leaves a
     complete-looking result behind.
     """
-    from analyzer.datasets.loader import load_planned
+    from analyzer.output import ANALYSIS_FILE
 
     cfg = load_config(config_path)
     output_s3 = is_s3(str(output))
@@ -139,6 +139,10 @@ def run_job(
             stale.unlink()
         staging_parent = output_dir
     plan = plan_job(cfg, data_uri, PlanOptions(shap_estimator, report_tolerance))
+    # the heavy modules (pandas, numpy) only once the plan holds: a config problem fails at once
+    from analyzer.datasets.loader import load_planned
+    from analyzer.runner import RunOptions, execute_plan
+
     staging = Path(tempfile.mkdtemp(prefix=".clarify-runner-staging-", dir=staging_parent))
     try:
         logger.info("Running Python / Pandas based analyzer.")

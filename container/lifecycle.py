@@ -147,9 +147,9 @@ def report_failure(
 
 def cleanup_endpoints() -> None:
     """Tear down anything a shadow-endpoint backend left running (never raises)."""
-    from container.endpoints import registry
-
-    registry.cleanup_all()
+    registry = sys.modules.get("container.endpoints.registry")
+    if registry is not None:  # a backend was used by this process
+        registry.cleanup_all()
     backend = sys.modules.get("container.endpoints.docker_backend")
     if backend is not None:  # Docker was used by this process: remove its labelled leftovers
         with contextlib.suppress(Exception):

@@ -299,3 +299,23 @@ def test_endpoint_starts_only_after_the_dataset_is_loaded(
                  str(data_dir / "out")])
     assert code == 0
     assert events == ["dataset loaded", "endpoint started", "endpoint stopped"]
+
+
+def test_failing_on_a_plan_problem_imports_neither_pandas_nor_numba(tmp_path: Path) -> None:
+    """The fail-fast path stays quick: the heavy modules are imported only once the plan holds."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    path_in_config, value, _ = MISTAKES["features_to_explain typo"]
+    config = _write(tmp_path, _plant(_german_config(), path_in_config, value))
+    code = (
+        "import sys\nfrom container.cli import main\n"
+        f"rc = main(['run', '--config', {str(config)!r}, '--data', {str(GERMAN_CREDIT_CSV)!r}, "
+        f"'--output', {str(tmp_path / 'out')!r}])\n"
+        "print(rc, sorted(m for m in ('pandas', 'numba', 'sklearn', 'scipy', 'docker') if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT,
+                          check=True)
+    assert proc.stdout.strip().splitlines()[-1] == "1 []"

@@ -26,12 +26,16 @@ import csv
 import io
 import logging
 from collections.abc import Iterable, Sequence
-
-import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pacsv
+from typing import TYPE_CHECKING
 
 from analyzer.errors import DatasetError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    import pyarrow as pa
+
+# pandas and pyarrow are imported where rows are parsed, not at import: reading the header
+# (the analysis plan, before any data is loaded) must stay quick.
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +139,8 @@ def _parse(
     pyarrow would turn ISO dates/times into temporal columns; those are read again as strings
     so the values reach the model exactly as written (pandas' ``read_csv`` behaves the same).
     """
+    import pyarrow as pa
+
     table = _read_arrow(data, names, skip_rows, source, headers_from_config, {})
     temporal = {f.name: pa.string() for f in table.schema if pa.types.is_temporal(f.type)}
     if temporal:
@@ -150,6 +156,9 @@ def _read_arrow(
     headers_from_config: bool,
     column_types: dict[str, pa.DataType],
 ) -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     read_options = pacsv.ReadOptions(column_names=names, skip_rows=skip_rows, block_size=8 << 20)
     parse_options = pacsv.ParseOptions(
         delimiter=",", quote_char='"', double_quote=True, newlines_in_values=True
@@ -247,4 +256,6 @@ def read_csv_parts(
         raise DatasetError(f"Dataset is empty: no rows in {sources}")
     if len(frames) == 1:
         return frames[0]
+    import pandas as pd
+
     return pd.concat(frames, ignore_index=True)

@@ -17,9 +17,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from analyzer import storage
 from analyzer.errors import DatasetError, NotSupportedError
 
@@ -124,6 +121,9 @@ def _checked_headers(headers: Sequence[str] | None, key: str) -> list[str] | Non
 
 
 def _parquet_columns(uri: str, headers: list[str] | None) -> list[str]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     for source, data in iter_parts(uri):
         try:
             schema = pq.read_schema(pa.BufferReader(data))

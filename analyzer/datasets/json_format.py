@@ -18,14 +18,16 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jmespath
-import pandas as pd
 
 from analyzer.errors import ConfigError, DatasetError
 
 from .csv_format import HEADERS_MISMATCH
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 DATA_MUST_CONTAIN_FEATURES = "Data must contain features."
 
@@ -222,6 +224,8 @@ def first_record_width(
 
 def to_frame(table: JsonTable, headers: Sequence[str] | None) -> tuple[pd.DataFrame, str | None, str | None]:
     """Name the columns per the headers convention; return ``(frame, label_column, predicted_column)``."""
+    import pandas as pd  # not at import: reading the header must stay quick
+
     n_features = len(table.features[0]) if table.features else 0
     names, label_col, pred_col = json_column_names(
         n_features, headers, table.labels is not None, table.predicted is not None
