@@ -4,22 +4,17 @@ Every failure of a job is one of five kinds. :func:`failure_outcome` maps each t
 process exit code and the text written to ``/opt/ml/output/message`` (SageMaker shows its
 first 1 KB as the job's ``FailureReason``); it is the only place where that mapping lives.
 
-==================  ====  ===================  ===================================================
-kind                exit  message starts with  meaning
-==================  ====  ===================  ===================================================
-:class:`UserError`     1  ``ClientError:``     bad config, bad data, unsupported feature: fix the
-                                               input (``ConfigError``, ``DatasetError``,
-                                               ``NotSupportedError``)
-:class:`ModelError`    3  ``ClientError:``     the model or its endpoint failed or answered
-                                               something unusable: fix the model (it is the
-                                               customer's, so SageMaker would say ClientError)
-:class:`PlatformError` 4  ``PlatformError:``   the environment failed: network, an endpoint that
-                                               cannot be reached, AWS or Docker unavailable;
-                                               often transient, worth a retry
-any other exception    2  ``AlgorithmError:``  a bug in clarify-runner
-:class:`JobStopped`  128+N ``Stopped:``        SIGTERM (143) or SIGINT (130): the job stopped and
-                                               wrote no results
-==================  ====  ===================  ===================================================
+* :class:`UserError` (``ConfigError``, ``DatasetError``, ``NotSupportedError``): exit 1,
+  ``ClientError: ...`` -- bad config, bad data, an unsupported feature: fix the input.
+* :class:`ModelError`: exit 3, ``ClientError: ...`` -- the model or its endpoint failed, did
+  not start, or answered something unusable: fix the model (it is the customer's, so
+  SageMaker would call it a ClientError too).
+* :class:`PlatformError`: exit 4, ``PlatformError: ...`` -- the environment failed: network,
+  an endpoint that cannot be reached, AWS or Docker unavailable; often transient, worth a retry.
+* any other exception (or :class:`InternalError`): exit 2, ``AlgorithmError: <type>: ...`` --
+  a bug in clarify-runner.
+* :class:`JobStopped`: exit 128+N (143 for SIGTERM, 130 for SIGINT), ``Stopped: ...`` -- the
+  job was asked to stop and wrote no results.
 
 Model and platform errors get their own exit codes so that a pipeline can tell "fix your
 config" (1) from "fix your model" (3) from "try again" (4) without parsing the message.
