@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -66,6 +66,25 @@ class ClientStats:
     seconds: float = 0.0
     retries: int = 0
     fallbacks: int = 0
+
+
+class RowEncoder(Protocol):
+    """Turns rows into one request body; ``single_record``: one row per request (``$record``)."""
+
+    single_record: bool
+
+    def encode(self, rows: np.ndarray) -> bytes: ...
+
+
+class ScoreParser(Protocol):
+    """Reads one response body: scores ``(n, k)`` (and labels) for ``n`` request records."""
+
+    label: Any
+    probability: Any
+
+    def scores(self, body: bytes, n_records: int) -> np.ndarray: ...
+
+    def labels(self, body: bytes, n_records: int) -> list[Any]: ...
 
 
 class _Rejected(Exception):
@@ -132,6 +151,9 @@ class ModelClient:
         max_rows_per_request: Optional hard cap on records per request.
         use_fast_path: Use ``application/x-npy`` when the endpoint advertises it, every
             feature is numeric and the response is read as CSV columns.
+        encoder, response_parser: Replace the template encoder / response parser (JSON and
+            JSON Lines requests of other shapes, e.g. time-series forecasts); batching,
+            retries and timeouts stay the client's.
     """
 
     def __init__(
@@ -158,6 +180,8 @@ class ModelClient:
         time_budget: float | None = None,
         max_rows_per_request: int | None = None,
         use_fast_path: bool = True,
+        encoder: RowEncoder | None = None,
+        response_parser: ScoreParser | None = None,
     ) -> None:
         content_type = (content_type or CSV).lower()
         if content_type not in CONTENT_TYPES:
@@ -172,7 +196,7 @@ class ModelClient:
         self.feature_names = [str(n) for n in feature_names]
         self.content_type = content_type
         self.accept_type = accept_type
-        self.parser = ResponseParser(accept_type, label, probability)
+        self.parser: ScoreParser = response_parser or ResponseParser(accept_type, label, probability)
         self.label_headers = list(label_headers) if label_headers is not None else None
         self.custom_attributes = custom_attributes
         self.target_model = target_model
@@ -187,8 +211,8 @@ class ModelClient:
         self.max_rows_per_request = max_rows_per_request
         self.use_fast_path = use_fast_path
         self.stats = ClientStats()
-        self._template: TemplateEncoder | None = None
-        if content_type in (JSONLINES, JSON):
+        self._template: RowEncoder | None = encoder
+        if encoder is None and content_type in (JSONLINES, JSON):
             self._template = TemplateEncoder(
                 content_type, self.feature_names, content_template, record_template
             )
