@@ -370,6 +370,24 @@ def test_several_items_and_chunks_give_the_same_values() -> None:
         )
     assert_efficient(chunked)
     assert one.model_calls == chunked.model_calls == sum(calls)
+    calls.clear()
+    narrow = explain_time_series(
+        dataset(items, 2, 1), spec, forecast_fn(interacting_model, calls), max_mask_cells=300
+    )
+    assert len(calls) == 2 and narrow.model_calls == one.model_calls  # bounded by inputs × cells
+
+
+def test_sampled_coalitions_are_evaluated_once() -> None:
+    ds = dataset([SHORT], 2, 1)
+    many = AsvSpec(
+        "chronological", "fine_grained", num_samples=200, estimator="sampled", static_baseline={"a": [0]}
+    )
+    exact = AsvSpec(
+        "chronological", "fine_grained", num_samples=200, estimator="exact", static_baseline={"a": [0]}
+    )
+    sampled = explain_time_series(ds, many, forecast_fn(interacting_model))
+    assert_efficient(sampled)
+    assert sampled.model_calls <= explain_time_series(ds, exact, forecast_fn(interacting_model)).model_calls
 
 
 def test_static_baseline_is_required_and_checked() -> None:

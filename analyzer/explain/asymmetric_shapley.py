@@ -213,7 +213,7 @@ class ItemGame:
 
 def _static_baseline(item: SeriesItem, spec: AsvSpec) -> tuple[Any, ...]:
     table = spec.static_baseline or {}
-    values = table.get(str(item.item_id), table.get(item.item_id))  # type: ignore[call-overload]
+    values = table.get(str(item.item_id), table.get(item.item_id))
     key = f"{KEY}.baseline.static_covariates"
     if values is None:
         raise ConfigError(
@@ -379,12 +379,13 @@ def _plan_sampled_group(
     perms = np.argsort(rng.random((num_samples, g)), axis=1)  # uniform random orders of the group
     ranks = np.argsort(perms, axis=1)  # ranks[s, j] = position of group[j] in order s
     steps = np.arange(g + 1)
-    inside = ranks[:, None, :] < steps[None, :, None]  # (s, k, j): group[j] among the first k
-    block = np.repeat(prefix[None, :], num_samples * (g + 1), axis=0)
-    block[:, group] = inside.reshape(-1, g)
+    inside = (ranks[:, None, :] < steps[None, :, None]).reshape(-1, g)  # row s·(g+1)+k: first k of order s
+    _, first, inverse = np.unique(np.packbits(inside, axis=1), axis=0, return_index=True, return_inverse=True)
+    block = np.repeat(prefix[None, :], len(first), axis=0)  # one row per distinct subset visited
+    block[:, group] = inside[first]
     start = plan.add_rows(block)
-    base = start + (g + 1) * np.arange(num_samples)[:, None] + np.arange(g)[None, :]
-    plan.contribute(group[perms], base + 1, base, w / num_samples)
+    row = start + inverse.reshape(num_samples, g + 1)
+    plan.contribute(group[perms], row[:, 1:], row[:, :-1], w / num_samples)
     plan.sampled_groups += 1
 
 
@@ -501,6 +502,7 @@ def explain_time_series(
     forecast: ForecastFn,
     *,
     max_inputs_per_call: int = 50_000,
+    max_mask_cells: int = 1 << 27,
 ) -> AsvResult:
     """Asymmetric Shapley values of every item's forecast.
 
@@ -511,6 +513,8 @@ def explain_time_series(
             :func:`analyzer.model_client.forecast.client_forecast_fn`, or any function).
         max_inputs_per_call: Items are grouped so that one ``forecast`` call gets at most about
             this many inputs (bounds memory; the model client splits calls into requests).
+        max_mask_cells: ... and at most about this many mask cells (inputs × cells of the
+            longest item), so long series make smaller calls.
 
     Returns:
         One :class:`ItemAttribution` per item, in dataset order.
@@ -521,7 +525,7 @@ def explain_time_series(
     """
     results: list[ItemAttribution] = []
     pending: list[_Pending] = []
-    queued = calls = exact = sampled = 0
+    queued = calls = exact = sampled = width = 0
     horizon: int | None = None
 
     def flush() -> None:
@@ -540,8 +544,10 @@ def explain_time_series(
         p = _prepare(ItemGame.build(item, spec), spec, position)
         exact += p.plan.exact_groups
         sampled += p.plan.sampled_groups
-        if pending and queued + len(p.unique) > max_inputs_per_call:
+        n = queued + len(p.unique)
+        if pending and (n > max_inputs_per_call or n * max(width, p.game.n_cells) > max_mask_cells):
             flush()
+        width = max(width if pending else 0, p.game.n_cells)
         pending.append(p)
         queued += len(p.unique)
     flush()
