@@ -158,6 +158,17 @@ def test_dates_are_sorted_and_inner_nulls_kept() -> None:
     np.testing.assert_array_equal(only.target, [1.0, np.nan, 3.0])
 
 
+def test_numbers_written_as_strings_sort_as_numbers() -> None:
+    rows = [{"i": "a", "t": t, "y": 1} for t in ("10", "9", "100")]
+    fields = {
+        "dataset_format": "timestamp_records",
+        "item_id": "[].i",
+        "timestamp": "[].t",
+        "target_time_series": "[].y",
+    }
+    assert parse(json.dumps(rows), fields).items[0].timestamps == ("9", "10", "100")
+
+
 def test_locator_keeps_nulls_in_projections() -> None:
     doc = [{"a": 1}, {"a": None}, {"b": 2}, {"a": {"c": 3}}]
     assert compile_locator("[].a", "k").search(doc) == [1, None, None, {"c": 3}]

@@ -312,9 +312,12 @@ def _time_order(stamps: list[Any]) -> np.ndarray | None:
         keys: Any = np.asarray(stamps, dtype=np.float64)
     elif all(isinstance(t, str) for t in stamps):
         try:
-            keys = pd.to_datetime(pd.Series(stamps), format="mixed").to_numpy()
-        except (ValueError, TypeError, OverflowError):
-            return None
+            keys = np.asarray([float(t) for t in stamps])  # numbers written as strings
+        except ValueError:
+            try:
+                keys = pd.to_datetime(pd.Series(stamps), format="mixed").to_numpy()
+            except (ValueError, TypeError, OverflowError):
+                return None
     else:
         return None
     return np.argsort(keys, kind="stable")
