@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,7 @@ def run_time_series(
     estimator: str = "auto",
     seed: int = 0,
     client_options: dict[str, Any] | None = None,
+    check_stop: Callable[[], None] | None = None,
 ) -> TimeSeriesRun:
     """Explain every item of a time-series dataset and write ``out.jsonl``.
 
@@ -130,6 +132,7 @@ def run_time_series(
             ``explanation_results_path``. Default: ``output_dir``.
         estimator, seed: See :class:`AsvSpec`.
         client_options: Extra :class:`~analyzer.model_client.ModelClient` arguments.
+        check_stop: Called before every batch of model calls; raise from it to stop the job.
 
     Returns:
         The ``explanations.asymmetric_shapley_value`` section, the result and the file path.
@@ -147,7 +150,7 @@ def run_time_series(
             estimator=estimator,
             seed=seed,
         )
-        result = explain_time_series(dataset, spec, endpoint)
+        result = explain_time_series(dataset, spec, endpoint, check_stop=check_stop)
         endpoint.client.log_summary()
     worst = max((item.efficiency_gap for item in result.items), default=0.0)
     log.info("Attributions plus offset reproduce every forecast to within %.3g", worst)

@@ -377,6 +377,29 @@ def test_several_items_and_chunks_give_the_same_values() -> None:
     assert len(calls) == 2 and narrow.model_calls == one.model_calls  # bounded by inputs × cells
 
 
+def test_check_stop_is_called_before_every_forecast_call() -> None:
+    class Stop(Exception):
+        pass
+
+    seen: list[int] = []
+
+    def check() -> None:
+        seen.append(1)
+        if len(seen) == 2:
+            raise Stop
+
+    items = [SHORT, item("z", [0.5, 1.0], [[1.0, 2.0], [0.0, 1.0]], [1.0])]
+    with pytest.raises(Stop):
+        explain_time_series(
+            dataset(items, 2, 1),
+            AsvSpec("chronological", "timewise"),
+            forecast_fn(additive_model),
+            max_inputs_per_call=1,
+            check_stop=check,
+        )
+    assert len(seen) == 2
+
+
 def test_sampled_coalitions_are_evaluated_once() -> None:
     ds = dataset([SHORT], 2, 1)
     many = AsvSpec(

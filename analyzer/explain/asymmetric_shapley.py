@@ -45,6 +45,7 @@ client splits into requests.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,6 +207,7 @@ def explain_time_series(
     *,
     max_inputs_per_call: int = 50_000,
     max_mask_cells: int = 1 << 27,
+    check_stop: Callable[[], None] | None = None,
 ) -> AsvResult:
     """Asymmetric Shapley values of every item's forecast.
 
@@ -218,6 +220,7 @@ def explain_time_series(
             this many inputs (bounds memory; the model client splits calls into requests).
         max_mask_cells: ... and at most about this many mask cells (inputs × cells of the
             longest item), so long series make smaller calls.
+        check_stop: Called before every forecast call; raise from it to stop (e.g. on SIGTERM).
 
     Returns:
         One :class:`ItemAttribution` per item, in dataset order.
@@ -235,6 +238,8 @@ def explain_time_series(
         nonlocal queued, calls, horizon
         if not pending:
             return
+        if check_stop is not None:
+            check_stop()
         for p, values in zip(pending, _forecast(forecast, pending, horizon)):
             horizon = values.shape[1]
             results.append(_finish(p, values, spec, dataset))
