@@ -468,6 +468,19 @@ def _check_time_series(cfg: AnalysisConfig) -> list[Problem]:
                     "non-TimeSeries uses. (time_series_data_config is missing)",
                 )
             )
+        if cfg.predictor is not None and cfg.predictor.time_series_predictor_config is not None:
+            key = "predictor.time_series_predictor_config"
+            for stage in _bias_stages(cfg):
+                out.append(Problem((stage, key), f"{stage}: Bias metrics are unsupported for time series."))
+            if asv is None and (cfg.methods.shap is not None or cfg.methods.pdp is not None):
+                out.append(
+                    Problem(
+                        (key, "time_series_data_config"),
+                        f"{key}: Please provide an AsymmetricShapleyValueConfig for time series "
+                        "explainability cases. For non time series cases, please do not provide a "
+                        "TimeSeriesModelConfig.",
+                    )
+                )
         return out
     if cfg.dataset_type != "application/json":
         out.append(
@@ -511,6 +524,26 @@ def _check_ts_locators(cfg: AnalysisConfig) -> list[Problem]:
     by_string = isinstance(ts.target_time_series, str)
     kind = "strings (JMESPath)" if by_string else "integers (column indices)"
     out: list[Problem] = []
+    sdk_empty = {
+        "target_time_series": "Please provide a target time series.",
+        "item_id": "Please provide an item id.",
+        "timestamp": "Please provide a timestamp.",
+        "related_time_series": "Please do not provide empty strings in ``related_time_series``.",
+        "static_covariates": "Please do not provide empty strings in ``static_covariates``.",
+    }
+    for key, message in sdk_empty.items():
+        value = getattr(ts, key)
+        if any(v == "" for v in (value if isinstance(value, list) else [value])):
+            out.append(Problem((f"{base}.{key}",), f"{base}.{key}: {message}"))
+    n_names = 3 + len(ts.related_time_series or []) + len(ts.static_covariates or [])
+    if cfg.headers is not None and len(cfg.headers) != n_names:
+        out.append(
+            Problem(
+                ("headers", base),
+                f"headers: time series needs {n_names} names in the order item_id, timestamp, "
+                f"target_time_series, related_time_series..., static_covariates... (got {len(cfg.headers)})",
+            )
+        )
     for key in ("item_id", "timestamp", "related_time_series", "static_covariates"):
         value = getattr(ts, key)
         if value is None:

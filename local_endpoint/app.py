@@ -90,6 +90,10 @@ def infer(
     kind = media_type(content_type)
     out_type = enc.choose_accept(accept, kind, settings.default_accept)
     model = registry.get(target)
+    if model.flavor == "forecaster":  # DeepAR-style JSON in and out (local_endpoint.forecasting)
+        from local_endpoint.forecasting import infer_forecast
+
+        return infer_forecast(model.estimator, body, kind, out_type, timings)
     t0 = time.perf_counter()
     X = decode(body, content_type)
     _check_features(model.n_features, X)

@@ -38,7 +38,7 @@ from local_endpoint.settings import MODEL_FILE, MODEL_FLAVOR, SKOPS_TRUSTED, ser
 FLAVOR_ENV = MODEL_FLAVOR.name
 FILE_ENV = MODEL_FILE.name
 SKOPS_TRUSTED_ENV = SKOPS_TRUSTED.name
-FLAVORS = ("sklearn", "skops", "xgboost", "lightgbm")
+FLAVORS = ("sklearn", "skops", "xgboost", "lightgbm", "forecaster")
 TARBALL = "model.tar.gz"
 
 
@@ -201,11 +201,18 @@ def _load_lightgbm(path: Path) -> LoadedModel:
     return LoadedModel("lightgbm", path, booster.num_feature(), booster, objective=objective)
 
 
+def _load_forecaster(path: Path) -> LoadedModel:
+    from local_endpoint.forecasting import load_forecaster
+
+    return load_forecaster(path)
+
+
 _LOADERS = {
     "sklearn": _load_sklearn,
     "skops": _load_skops,
     "xgboost": _load_xgboost,
     "lightgbm": _load_lightgbm,
+    "forecaster": _load_forecaster,
 }
 
 
@@ -220,6 +227,8 @@ def _head(path: Path, n: int = 4096) -> bytes:
 def detect_flavor(path: Path) -> str | None:
     """The flavour of one model file judged from its name and first bytes, or ``None``."""
     name = path.name.lower()
+    if name == "forecaster.json":  # a forecasting model (local_endpoint.forecasting); wins over its regressor
+        return "forecaster"
     if name.endswith(".skops"):
         return "skops"
     if name.endswith((".joblib", ".pkl", ".pickle")):
@@ -298,7 +307,7 @@ def load_model(location: str | Path) -> LoadedModel:
             if not path.is_file():
                 raise ModelLoadError(f"{FILE_ENV}={chosen!r}: no such file in {folder}")
         else:
-            candidates = model_files(folder)
+            candidates = sorted(model_files(folder), key=lambda c: c[1] != "forecaster")
             if flavor is not None:
                 candidates = [c for c in candidates if c[1] == flavor] or candidates
             if not candidates:

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -68,6 +68,25 @@ class ClientStats:
     seconds: float = 0.0
     retries: int = 0
     fallbacks: int = 0
+
+
+class RowEncoder(Protocol):
+    """Turns rows into one request body; ``single_record``: one row per request (``$record``)."""
+
+    single_record: bool
+
+    def encode(self, rows: np.ndarray) -> bytes: ...
+
+
+class ScoreParser(Protocol):
+    """Reads one response body: scores ``(n, k)`` (and labels) for ``n`` request records."""
+
+    label: Any
+    probability: Any
+
+    def scores(self, body: bytes, n_records: int) -> np.ndarray: ...
+
+    def labels(self, body: bytes, n_records: int) -> list[Any]: ...
 
 
 class _Rejected(Exception):
@@ -120,6 +139,9 @@ class ModelClient:
             :class:`analyzer.plan.model.ClientSettings`. Default: CSV in, CSV out.
         feature_names: Names of the feature columns, in row order.
         progress: Progress bar (True), log lines (False), decide from the terminal (None).
+        encoder, response_parser: Replace the template encoder / response parser (JSON and
+            JSON Lines requests of other shapes, e.g. time-series forecasts); batching,
+            retries and timeouts stay the client's.
 
     The client applies no default of its own: a setting it needs comes from ``settings``.
     """
@@ -131,6 +153,8 @@ class ModelClient:
         *,
         feature_names: Sequence[str],
         progress: bool | None = None,
+        encoder: RowEncoder | None = None,
+        response_parser: ScoreParser | None = None,
     ) -> None:
         settings = settings or ClientSettings()
         if settings.content_type not in CONTENT_TYPES:
@@ -143,7 +167,7 @@ class ModelClient:
         self.feature_names = [str(n) for n in feature_names]
         self.content_type = settings.content_type
         self.accept_type = settings.response_type
-        self.parser = ResponseParser(
+        self.parser: ScoreParser = response_parser or ResponseParser(
             self.accept_type,
             settings.label,
             settings.score_locator,
@@ -163,8 +187,8 @@ class ModelClient:
         self.max_rows_per_request = settings.max_rows_per_request
         self.use_fast_path = settings.use_fast_path
         self.stats = ClientStats()
-        self._template: TemplateEncoder | None = None
-        if self.content_type in (JSONLINES, JSON):
+        self._template: RowEncoder | None = encoder
+        if encoder is None and self.content_type in (JSONLINES, JSON):
             self._template = TemplateEncoder(
                 self.content_type, self.feature_names, settings.content_template, settings.record_template
             )

@@ -10,11 +10,14 @@ import logging
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nbformat
 
 from analyzer.output import atomic_write_bytes, atomic_write_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from analyzer.report.document import Block
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,7 @@ def write_reports(
     local_shap_csv: Path | None = None,
     baseline_csv: Path | None = None,
     tolerance: float = 0.1,
+    sections: list[Block] | None = None,
 ) -> list[Path]:
     """Write ``<name>.ipynb``, ``<name>.html`` and ``<name>.pdf`` into ``output_dir``; return those written.
 
@@ -51,6 +55,8 @@ def write_reports(
     methods, started_at, elapsed_seconds, version. Metrics further than ``tolerance`` from their
     fair value are highlighted. The notebook re-loads ``analysis.json`` from ``output_dir``.
     A chart or format that fails is logged and left out; this function does not raise for that.
+    ``sections`` are extra :class:`~analyzer.report.document.Block` lists (e.g.
+    :func:`analyzer.report.time_series.time_series_blocks`).
     """
     from analyzer.report.document import build_document
     from analyzer.report.html_render import render_html
@@ -96,6 +102,7 @@ def write_reports(
             baseline=baseline_frame,
             tolerance=tolerance,
             problems=problems,
+            sections=sections,
         )
     except Exception:
         log.exception("report: could not assemble the report content; no report written")

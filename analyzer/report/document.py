@@ -114,10 +114,13 @@ def build_document(
     baseline: pd.DataFrame | None,
     tolerance: float,
     problems: list[str] | None = None,
+    sections: list[Block] | None = None,
 ) -> Document:
     """Assemble the report blocks from the analysis and the optional local SHAP/baseline data.
 
     ``problems`` are things already known to be missing (e.g. an unreadable input file).
+    ``sections`` are ready-made blocks (e.g. :mod:`analyzer.report.time_series`) placed after
+    the explanations.
     """
     b = _Builder(tolerance)
     b.missing.extend(problems or [])
@@ -345,6 +348,7 @@ def build_document(
         )
 
     b.section("Baseline", add_baseline)
+    b.blocks.extend(sections or [])
 
     def add_glossary() -> None:
         names = []
