@@ -35,6 +35,10 @@ class NotSupportedError(UserError):
     """A valid Clarify feature that clarify-runner does not implement yet."""
 
 
+class MissingDependencyError(UserError):
+    """A feature needs an optional package that is not installed (the message names the extra)."""
+
+
 class InternalError(ClarifyRunnerError):
     """A bug in clarify-runner (exit code 2)."""
 
