@@ -47,6 +47,7 @@ from local_endpoint import encode as enc
 from local_endpoint.decode import NPY, decode, media_type
 from local_endpoint.errors import BadRequest, EndpointError, ModelFailure, PayloadTooLarge
 from local_endpoint.registry import ModelRegistry
+from local_endpoint.text_input import decode_text_records
 
 log = logging.getLogger("local_endpoint")
 
@@ -94,7 +95,11 @@ def infer(
     out_type = enc.choose_accept(accept, kind, settings.default_accept)
     model = registry.get(target)
     t0 = time.perf_counter()
-    X = decode(body, content_type)
+    X = (
+        decode(body, content_type)
+        if model.text_input is None
+        else decode_text_records(body, content_type, model.text_input)
+    )
     _check_features(model.n_features, X)
     t1 = time.perf_counter()
     try:

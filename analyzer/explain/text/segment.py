@@ -215,31 +215,41 @@ def _sentence_setup(nlp: Language) -> str:
     return "sentences from the rule-based sentencizer"
 
 
-_CACHE: dict[tuple[str, str, str], tuple[Language, PipelineInfo]] = {}
+@dataclass
+class _Loaded:
+    nlp: Language
+    description: str
+    trained: bool
+    sentences: str | None = None  # how sentence boundaries are set, once set up
+
+
+#: one pipeline per (language code, CLARIFY_RUNNER_SPACY_PIPELINES); token granularity uses only
+#: its tokenizer, so the same object serves both granularities
+_CACHE: dict[tuple[str, str], _Loaded] = {}
 _LOCK = threading.Lock()
 
 
 def load_pipeline(code: str, granularity: str) -> tuple[Language, PipelineInfo]:
-    """The spaCy pipeline used for ``code`` and ``granularity`` (cached; logged when loaded)."""
-    key = (code, granularity, os.environ.get(PIPELINES_ENV, ""))
+    """The spaCy pipeline used for ``code`` and ``granularity`` (cached; logged when first used)."""
+    key = (code, os.environ.get(PIPELINES_ENV, ""))
     with _LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
-        trained = _trained(code)
-        if trained is None:
-            nlp, description = _blank(code)
-        else:
-            nlp, description = trained
+        loaded = _CACHE.get(key)
+        if loaded is None:
+            trained = _trained(code)
+            nlp, description = _blank(code) if trained is None else trained
+            loaded = _CACHE[key] = _Loaded(nlp, description, trained is not None)
+            log.info("Text segmentation, language %s: %s", code, description)
+        description = loaded.description
         if granularity == "sentence":
-            if trained is None:
-                nlp.add_pipe("sentencizer")
-                description += " + rule-based sentencizer"
-            else:
-                description += ", " + _sentence_setup(nlp)
-        info = PipelineInfo(code, granularity, description, trained is not None)
-        log.info("Text segmentation (granularity %s, language %s): %s", granularity, code, description)
-        _CACHE[key] = (nlp, info)
-        return nlp, info
+            if loaded.sentences is None:
+                if loaded.trained:
+                    loaded.sentences = ", " + _sentence_setup(loaded.nlp)
+                else:
+                    loaded.nlp.add_pipe("sentencizer")
+                    loaded.sentences = " + rule-based sentencizer"
+                log.info("Text segmentation, language %s: sentence boundaries%s", code, loaded.sentences)
+            description += loaded.sentences
+        return loaded.nlp, PipelineInfo(code, granularity, description, loaded.trained)
 
 
 class Segmenter:
