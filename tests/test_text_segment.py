@@ -122,7 +122,11 @@ def test_german() -> None:
 def test_japanese() -> None:
     text = "このドレスはとても可愛いです。  サイズが少し小さかった！また買いたい？"
     sentences = Segmenter("sentence", "japanese").segment(text)
-    assert [u.text for u in sentences] == ["このドレスはとても可愛いです。", "サイズが少し小さかった！", "また買いたい？"]
+    assert [u.text for u in sentences] == [
+        "このドレスはとても可愛いです。",
+        "サイズが少し小さかった！",
+        "また買いたい？",
+    ]
     assert sentences[1].start_idx == text.index("サイズ")
     tokens = Segmenter("token", "ja").segment(text)
     assert_units_point_into(text, tokens)
@@ -134,14 +138,22 @@ def test_chinese_words() -> None:
     tokens = Segmenter("token", "chinese").segment(text)
     assert [u.text for u in tokens][:4] == ["我", "爱", "北京", "天安门"]
     assert_units_point_into(text, tokens)
-    assert [u.text for u in Segmenter("sentence", "zh").segment(text)] == ["我爱北京天安门。", "今天天气很好！"]
+    assert [u.text for u in Segmenter("sentence", "zh").segment(text)] == [
+        "我爱北京天安门。",
+        "今天天气很好！",
+    ]
 
 
 @pytest.mark.parametrize("language", ["multi-language", "xx", "Multi-Language"])
 def test_multi_language(language: str) -> None:
     text = "Great dress. Très belle robe! Schönes Kleid? Отличное платье."
     units = Segmenter("sentence", language).segment(text)
-    assert [u.text for u in units] == ["Great dress.", "Très belle robe!", "Schönes Kleid?", "Отличное платье."]
+    assert [u.text for u in units] == [
+        "Great dress.",
+        "Très belle robe!",
+        "Schönes Kleid?",
+        "Отличное платье.",
+    ]
     assert Segmenter("token", language).info.code == "xx"
 
 
