@@ -42,6 +42,7 @@ def write_reports(
     local_shap_csv: Path | None = None,
     baseline_csv: Path | None = None,
     tolerance: float = 0.1,
+    local_shap_jsonl: Path | None = None,
 ) -> list[Path]:
     """Write ``<name>.ipynb``, ``<name>.html`` and ``<name>.pdf`` into ``output_dir``; return those written.
 
@@ -49,8 +50,10 @@ def write_reports(
     as ``"value": null`` plus ``"error"``). ``summary`` keys: dataset_uri, dataset_type, rows,
     label, label_values_or_threshold, facets (list of {"name", "value_or_threshold"}), endpoint,
     methods, started_at, elapsed_seconds, version. Metrics further than ``tolerance`` from their
-    fair value are highlighted. The notebook re-loads ``analysis.json`` from ``output_dir``.
-    A chart or format that fails is logged and left out; this function does not raise for that.
+    fair value are highlighted. ``local_shap_jsonl`` (text explanations' ``out.jsonl``) adds one
+    record with its text units coloured by SHAP value. The notebook re-loads ``analysis.json``
+    from ``output_dir``. A chart or format that fails is logged and left out; this function does
+    not raise for that.
     """
     from analyzer.report.document import build_document
     from analyzer.report.html_render import render_html
@@ -87,6 +90,16 @@ def write_reports(
             log.warning("report: cannot read baseline %s: %s", baseline_csv, exc)
             problems.append(f"The baseline is not shown (cannot read {baseline_csv}: {exc}).")
 
+    text_record = None
+    if local_shap_jsonl is not None:
+        try:
+            from analyzer.report.text_section import first_text_record
+
+            text_record = first_text_record(local_shap_jsonl)
+        except Exception as exc:
+            log.warning("report: cannot read local text explanations %s: %s", local_shap_jsonl, exc)
+            problems.append(f"No text record is shown (cannot read {local_shap_jsonl}: {exc}).")
+
     try:
         doc = build_document(
             analysis,
@@ -96,6 +109,7 @@ def write_reports(
             baseline=baseline_frame,
             tolerance=tolerance,
             problems=problems,
+            text_record=text_record,
         )
     except Exception:
         log.exception("report: could not assemble the report content; no report written")
