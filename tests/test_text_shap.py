@@ -259,3 +259,14 @@ def test_bad_inputs() -> None:
             lambda rows: np.zeros((1, 1)),
             TextShapSpec("token", "en", (1,)),
         )
+
+
+def test_a_single_record_is_explained_on_its_own() -> None:
+    """Online explainability explains one record per request: the same values as in a batch."""
+    records = np.array([[1.0, "Good fit. Not good!"], [0.5, "bad colour, great price"]], dtype=object)
+    baseline = np.array([[0.0, "<UNK>"]], dtype=object)
+    spec = TextShapSpec("token", "en", (1,), seed=0)
+    batch = explain_text(records, baseline, toy_model, spec)
+    alone = explain_text(records[1:], baseline, toy_model, spec)
+    np.testing.assert_array_equal(alone.records[0].text_values[0], batch.records[1].text_values[0])
+    np.testing.assert_array_equal(alone.records[0].expected_value, batch.records[1].expected_value)
