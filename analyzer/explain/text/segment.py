@@ -37,6 +37,7 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from analyzer.config import TEXT_GRANULARITIES
@@ -120,7 +121,8 @@ def paragraphs(text: str) -> list[TextUnit]:
     return units
 
 
-def _import_spacy():  # noqa: ANN202 - returns the spacy module (optional dependency)
+def _import_spacy() -> ModuleType:
+    """The spacy module (an optional dependency: the ``[text]`` extra)."""
     try:
         import spacy
     except ImportError:
