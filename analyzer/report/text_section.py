@@ -82,7 +82,7 @@ def units_html(units: list[tuple[int, str, float]]) -> str:
 def top_token_tables(analysis: dict[str, Any]) -> list[tuple[str, str, list[tuple[str, float]]]]:
     """``(label, text feature, [(token, value)])`` from ``global_top_shap_text``, largest first."""
     shap = (analysis.get("explanations") or {}).get("kernel_shap")
-    out = []
+    out: list[tuple[str, str, list[tuple[str, float]]]] = []
     if not isinstance(shap, dict):
         return out
     for label, body in shap.items():

@@ -40,6 +40,13 @@ def run(config: Path, data: Path, model_dir: Path, output: Path, records: int | 
     """Explain ``data`` (CSV with a header row) with the model in ``model_dir``; returns the files written."""
     cfg = load_config(config)
     shap_cfg = cfg.methods.shap
+    if shap_cfg is None or shap_cfg.text_config is None or cfg.predictor is None:
+        raise SystemExit(f"{config}: needs methods.shap.text_config and predictor")
+    text_cfg = shap_cfg.text_config
+    predictor = cfg.predictor
+    if not isinstance(predictor.content_template, str | None):
+        raise SystemExit(f"{config}: predictor.content_template must be a string")
+    label_headers = [str(h) for h in predictor.label_headers] if predictor.label_headers else None
     frame = pd.read_csv(data, nrows=records)
     features = frame.drop(columns=[cfg.label])
     names = [str(c) for c in features.columns]
@@ -48,7 +55,6 @@ def run(config: Path, data: Path, model_dir: Path, output: Path, records: int | 
     baseline = text_baseline(
         given, features, text_cols, num_clusters=shap_cfg.num_clusters, seed=shap_cfg.seed
     )
-    text_cfg = shap_cfg.text_config
     spec = TextShapSpec(
         text_cfg.granularity,
         text_cfg.language,
@@ -57,7 +63,6 @@ def run(config: Path, data: Path, model_dir: Path, output: Path, records: int | 
         seed=shap_cfg.seed,
         use_logit=shap_cfg.effective_use_logit,
     )
-    predictor = cfg.predictor
     with running_endpoint(model_dir, timeout=180) as url:  # model loading is slow on a busy machine
         client = ModelClient(
             HttpTransport(url),
@@ -65,7 +70,7 @@ def run(config: Path, data: Path, model_dir: Path, output: Path, records: int | 
             content_type=predictor.content_type or cfg.dataset_type,
             accept_type=predictor.accept_type,
             probability=predictor.probability,
-            label_headers=predictor.label_headers,
+            label_headers=label_headers,
             content_template=predictor.content_template,
         )
         with client:
@@ -78,7 +83,7 @@ def run(config: Path, data: Path, model_dir: Path, output: Path, records: int | 
         names,
         shap_cfg.effective_agg_method,
         text_cfg.effective_max_top_tokens,
-        predictor.label_headers,
+        label_headers,
     )
     analysis = {"version": "1.0", "explanations": {"kernel_shap": section}}
     written = [write_analysis(output, analysis)]

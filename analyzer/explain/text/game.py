@@ -65,8 +65,13 @@ class TextLayout:
 
 def _same_everywhere(value: object, column: np.ndarray) -> bool:
     """True when every baseline value equals ``value`` (shap's ``varying_groups`` test)."""
-    if all(isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in (value, *column)):
-        return bool(np.all(np.isclose(float(value), column.astype(np.float64), equal_nan=True)))
+    numbers = [v for v in column if isinstance(v, int | float | np.number) and not isinstance(v, bool)]
+    if (
+        isinstance(value, int | float | np.number)
+        and not isinstance(value, bool)
+        and len(numbers) == len(column)
+    ):
+        return bool(np.all(np.isclose(float(value), np.asarray(numbers, dtype=np.float64), equal_nan=True)))
     return all(bool(value == v) for v in column)
 
 

@@ -288,7 +288,7 @@ class Segmenter:
             return [paragraphs(t) for t in texts]
         assert self._nlp is not None
         if self.granularity == "token":
-            docs: Iterable[Doc] = self._nlp.tokenizer.pipe(texts, batch_size=_PIPE_BATCH)
+            docs: Iterable[Doc] = (self._nlp.make_doc(t) for t in texts)  # the tokenizer only
             out = []
             for text, doc in zip(texts, docs, strict=True):
                 tokens = (_unit(text, t.idx, t.idx + len(t.text)) for t in doc if not t.is_space)
