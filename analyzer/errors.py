@@ -78,6 +78,10 @@ class PlatformError(ClarifyRunnerError):
     prefix = "PlatformError"
 
 
+class MissingDependencyError(UserError):
+    """A feature needs an optional package that is not installed (the message names the extra)."""
+
+
 class InternalError(ClarifyRunnerError):
     """A bug in clarify-runner (exit code 2)."""
 

@@ -47,6 +47,7 @@ from local_endpoint import settings as settings_module
 from local_endpoint.decode import NPY, decode, media_type
 from local_endpoint.errors import BadRequest, EndpointError, ModelFailure, PayloadTooLarge
 from local_endpoint.registry import ModelRegistry
+from local_endpoint.text_input import decode_text_records
 
 log = logging.getLogger("local_endpoint")
 
@@ -95,7 +96,11 @@ def infer(
 
         return infer_forecast(model.estimator, body, kind, out_type, timings)
     t0 = time.perf_counter()
-    X = decode(body, content_type)
+    X = (
+        decode(body, content_type)
+        if model.text_input is None
+        else decode_text_records(body, content_type, model.text_input)
+    )
     _check_features(model.n_features, X)
     t1 = time.perf_counter()
     try:

@@ -34,6 +34,7 @@ import numpy as np
 
 from analyzer.errors import ModelError
 from local_endpoint.settings import MODEL_FILE, MODEL_FLAVOR, SKOPS_TRUSTED, server_settings
+from local_endpoint.text_input import TextInput, find_text_input, model_input
 
 FLAVOR_ENV = MODEL_FLAVOR.name
 FILE_ENV = MODEL_FILE.name
@@ -72,6 +73,7 @@ class LoadedModel:
     n_features: int | None
     estimator: Any
     objective: str = ""
+    text_input: TextInput | None = None  # raw-text input columns (see local_endpoint.text_input)
 
     def predict(self, X: np.ndarray) -> Prediction:
         """Run the model on a 2-D array of records."""
@@ -95,6 +97,7 @@ def _from_probabilities(proba: np.ndarray, classes: np.ndarray) -> Prediction:
 
 def _predict_sklearn(model: LoadedModel, X: np.ndarray) -> Prediction:
     est = model.estimator
+    X = model_input(X, model.text_input)
     if hasattr(est, "predict_proba"):
         proba = est.predict_proba(X)
         classes = getattr(est, "classes_", None)
@@ -156,7 +159,13 @@ def _load_sklearn(path: Path) -> LoadedModel:
     import joblib
 
     est = joblib.load(path)
-    return LoadedModel("sklearn", path, getattr(est, "n_features_in_", None), est)
+    return _sklearn_model("sklearn", path, est)
+
+
+def _sklearn_model(flavor: str, path: Path, est: Any) -> LoadedModel:
+    text = find_text_input(est)
+    n_features = 1 if text is not None and text.one_dimensional else getattr(est, "n_features_in_", None)
+    return LoadedModel(flavor, path, n_features, est, text_input=text)
 
 
 def _load_skops(path: Path) -> LoadedModel:
@@ -171,7 +180,7 @@ def _load_skops(path: Path) -> LoadedModel:
             f"if you trust them, set {SKOPS_TRUSTED_ENV}={','.join(refused)}"
         )
     est = sio.load(path, trusted=untrusted)
-    return LoadedModel("skops", path, getattr(est, "n_features_in_", None), est)
+    return _sklearn_model("skops", path, est)
 
 
 def _load_xgboost(path: Path) -> LoadedModel:

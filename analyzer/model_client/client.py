@@ -316,13 +316,18 @@ class ModelClient:
                 for loc in (self.parser.label, self.parser.score)
             )
         )
-        if not ok or NPY not in self.transport.fast_path_types():
+        if not ok:
             self._fast = False
             return
         try:
             numeric = sample.astype(np.float64)
         except (TypeError, ValueError):
-            self._fast = None  # not numeric: decided again with the next call's rows
+            # not numeric (e.g. text): decided again with the next call's rows, without asking
+            # the endpoint (a /ping per call otherwise)
+            self._fast = None
+            return
+        if NPY not in self.transport.fast_path_types():
+            self._fast = False
             return
         self._fast = False
         try:

@@ -103,7 +103,9 @@ def encode_csv(rows: np.ndarray) -> bytes:
 
     Each distinct value of a column is formatted once (shortest round-trip floats, with
     its separator); the body is then assembled by copying those pre-formatted tokens in
-    row-major order with one Arrow ``take`` (no per-cell Python work, no GIL held).
+    row-major order with one Arrow ``take`` (no per-cell Python work, no GIL held). With a
+    single column, an empty or missing value is written ``""``: a blank line would be
+    skipped by CSV readers (pandas, pyarrow), losing the record (e.g. an empty text).
     """
     n, m = rows.shape
     if n == 0 or m == 0:
@@ -115,7 +117,10 @@ def encode_csv(rows: np.ndarray) -> bytes:
         codes[:, j] = column_codes
         codes[:, j] += len(tokens)
         sep = "," if j < m - 1 else "\n"
-        tokens.extend(format_csv_token(v) + sep for v in uniques)
+        formatted = [format_csv_token(v) for v in uniques]
+        if m == 1:  # a lone empty field would be a blank line, which CSV readers skip: quote it
+            formatted = [t or '""' for t in formatted]
+        tokens.extend(t + sep for t in formatted)
     gathered = pa.array(tokens, type=pa.large_string()).take(pa.array(codes.reshape(-1)))
     offsets = np.frombuffer(gathered.buffers()[1], dtype=np.int64)
     first, last = int(offsets[gathered.offset]), int(offsets[gathered.offset + len(gathered)])

@@ -46,6 +46,7 @@ def write_reports(
     baseline_csv: Path | None = None,
     tolerance: float = 0.1,
     sections: list[Block] | None = None,
+    local_shap_jsonl: Path | None = None,
 ) -> list[Path]:
     """Write ``<name>.ipynb``, ``<name>.html`` and ``<name>.pdf`` into ``output_dir``; return those written.
 
@@ -56,7 +57,8 @@ def write_reports(
     fair value are highlighted. The notebook re-loads ``analysis.json`` from ``output_dir``.
     A chart or format that fails is logged and left out; this function does not raise for that.
     ``sections`` are extra :class:`~analyzer.report.document.Block` lists (e.g.
-    :func:`analyzer.report.time_series.time_series_blocks`).
+    :func:`analyzer.report.time_series.time_series_blocks`). ``local_shap_jsonl`` (text
+    explanations' ``out.jsonl``) adds one record with its text units coloured by SHAP value.
     """
     from analyzer.report.document import build_document
     from analyzer.report.html_render import render_html
@@ -93,6 +95,16 @@ def write_reports(
             log.warning("report: cannot read baseline %s: %s", baseline_csv, exc)
             problems.append(f"The baseline is not shown (cannot read {baseline_csv}: {exc}).")
 
+    text_record = None
+    if local_shap_jsonl is not None:
+        try:
+            from analyzer.report.text_section import first_text_record
+
+            text_record = first_text_record(local_shap_jsonl)
+        except Exception as exc:
+            log.warning("report: cannot read local text explanations %s: %s", local_shap_jsonl, exc)
+            problems.append(f"No text record is shown (cannot read {local_shap_jsonl}: {exc}).")
+
     try:
         doc = build_document(
             analysis,
@@ -103,6 +115,7 @@ def write_reports(
             tolerance=tolerance,
             problems=problems,
             sections=sections,
+            text_record=text_record,
         )
     except Exception:
         log.exception("report: could not assemble the report content; no report written")

@@ -39,9 +39,10 @@ FINDING_COLUMNS = ["Group", "Metric", "Value", "Reading"]
 class Block:
     """One piece of report content.
 
-    ``kind`` is ``heading``, ``text``, ``table``, ``chart``, ``charts`` (a row of charts) or
-    ``missing``. ``code`` is the notebook code that rebuilds a table or chart from the
-    re-loaded ``analysis.json``.
+    ``kind`` is ``heading``, ``text``, ``table``, ``chart``, ``charts`` (a row of charts),
+    ``html`` (markup made by the report itself, e.g. coloured text units) or ``missing``.
+    ``code`` is the notebook code that rebuilds a table or chart from the re-loaded
+    ``analysis.json``.
     """
 
     kind: str
@@ -115,12 +116,15 @@ def build_document(
     tolerance: float,
     problems: list[str] | None = None,
     sections: list[Block] | None = None,
+    text_record: tuple[int, dict[str, Any]] | None = None,
 ) -> Document:
     """Assemble the report blocks from the analysis and the optional local SHAP/baseline data.
 
     ``problems`` are things already known to be missing (e.g. an unreadable input file).
     ``sections`` are ready-made blocks (e.g. :mod:`analyzer.report.time_series`) placed after
     the explanations.
+    ``text_record`` is ``(line number, parsed line)`` of ``out.jsonl`` shown with its text units
+    coloured (:mod:`analyzer.report.text_section`).
     """
     b = _Builder(tolerance)
     b.missing.extend(problems or [])
@@ -243,19 +247,16 @@ def build_document(
                         code=f"shap_table(analysis, {lab!r})",
                     )
                 )
-            for feature, tokens in (entry["top_text"] or {}).items():
-                if isinstance(tokens, dict) and tokens:
-                    top = sorted(tokens.items(), key=lambda kv: -abs(float(kv[1])))
-                    b.add(Block("text", text=f"{lab}, text feature {feature}: top tokens"))
-                    b.add(
-                        Block(
-                            "table",
-                            columns=["Token", "SHAP value"],
-                            rows=[[str(t), f"{float(v):.6g}"] for t, v in top],
-                        )
-                    )
 
     b.section("Global SHAP values", add_shap)
+
+    def add_text() -> None:
+        from analyzer.report.text_section import text_blocks
+
+        for block in text_blocks(analysis, text_record, [e["label"] for e in shap_labels(analysis)]):
+            b.add(block)
+
+    b.section("Text explanations", add_text)
 
     def add_pdp() -> None:
         entries = pdp_entries(analysis)
