@@ -12,6 +12,11 @@ the processor's ``env=`` names moto's address and a region (``MODEL_ENV``). Test
 ``xfail(strict=True)`` assert Clarify's behaviour where a named piece of issue 14 is missing;
 the lead flips them when it lands.
 
+The SDK script itself is ``tests/sdk_local_driver.py``, run with a separate virtualenv
+(``.venv-sdk``, made on first use with ``sagemaker[local]==SDK_VERSION``; or
+``CLARIFY_RUNNER_SDK_PYTHON``): the SDK's dependency ``smdebug-rulesconfig`` installs a
+top-level ``tests`` package that would shadow this project's ``tests`` folder.
+
 Needs a Docker engine, ``docker compose`` or ``docker-compose``, and the images of
 ``scripts/build-image`` (``CLARIFY_RUNNER_IMAGE``, ``MOTO_IMAGE``; built by the session fixture
 unless ``CLARIFY_RUNNER_SKIP_IMAGE_BUILD=1``). Skipped otherwise.
@@ -25,6 +30,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
 import tarfile
 import time
 from collections.abc import Iterator
@@ -36,14 +42,11 @@ import boto3
 import numpy as np
 import pandas as pd
 import pytest
+from _container_helpers import REPO_ROOT
 from _docker_helpers import (  # noqa: F401 - fixtures
     built_images_fixture,
     docker_client_fixture,
 )
-
-os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-clarify = pytest.importorskip("sagemaker.clarify")
-local = pytest.importorskip("sagemaker.local")
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -56,8 +59,39 @@ MODEL_NAME = "sdk-test-xgboost"
 HEADERS = ["approved", "sex", "age", "income", "hours", "tenure"]
 FEATURES = HEADERS[1:]
 THRESHOLD = 0.6
-# The SDK sends usage telemetry to an AWS S3 URL after every job; nothing may leave this machine.
-SDK_CONFIG = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
+SDK_VERSION = "2.257.7"
+SDK_VENV = REPO_ROOT / ".venv-sdk"
+DRIVER = Path(__file__).with_name("sdk_local_driver.py")
+
+
+def _sdk_python() -> str:
+    """The interpreter of a virtualenv holding the SDK (made once; skip when it cannot be)."""
+    given = os.environ.get("CLARIFY_RUNNER_SDK_PYTHON")
+    python = given or str(SDK_VENV / "bin" / "python")
+    check = [python, "-c", f"import sagemaker, yaml; assert sagemaker.__version__ == {SDK_VERSION!r}"]
+    env = {**os.environ, "SAGEMAKER_SUPPRESS_V2_WARNING": "1"}
+    if Path(python).exists() and subprocess.run(check, capture_output=True, env=env).returncode == 0:
+        return python
+    if given:
+        pytest.skip(f"CLARIFY_RUNNER_SDK_PYTHON={given} has no sagemaker=={SDK_VERSION}")
+    uv = shutil.which("uv")
+    steps = (
+        [[uv, "venv", "-q", str(SDK_VENV), "--python", sys.executable],
+         [uv, "pip", "install", "-q", "--python", python, f"sagemaker[local]=={SDK_VERSION}"]]
+        if uv
+        else [[sys.executable, "-m", "venv", str(SDK_VENV)],
+              [python, "-m", "pip", "install", "-q", f"sagemaker[local]=={SDK_VERSION}"]]
+    )  # fmt: skip
+    for step in steps:
+        proc = subprocess.run(step, capture_output=True, text=True, timeout=900)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot install the SageMaker SDK into {SDK_VENV}: {proc.stderr[-1500:]}")
+    return python
+
+
+@pytest.fixture(scope="module")
+def sdk_python() -> str:
+    return _sdk_python()
 
 
 def _compose_available() -> str | None:
@@ -83,16 +117,6 @@ class Emulator:
 
     def s3(self) -> Any:
         return boto3.client("s3", endpoint_url=self.host_url, region_name=REGION, **CREDENTIALS)
-
-    def session(self) -> Any:
-        """The SDK's LocalSession, pointed at the emulated S3: the one change besides the image."""
-        boto_session = boto3.Session(region_name=REGION, **CREDENTIALS)
-        return local.LocalSession(
-            boto_session=boto_session,
-            s3_endpoint_url=self.host_url,
-            default_bucket=self.bucket,
-            sagemaker_config=SDK_CONFIG,
-        )
 
     def model_env(self, region: bool = True) -> dict[str, str]:
         """What a model-backed job needs today inside the container (see the module docstring)."""
@@ -219,51 +243,46 @@ def job_containers(docker_client: Any, built_images: dict[str, str]) -> Iterator
             c.remove(force=True)
 
 
-def _processor(emu: Emulator, image: str, env: dict[str, str] | None = None, count: int = 1) -> Any:
-    processor = clarify.SageMakerClarifyProcessor(
-        role=ROLE,
-        instance_count=count,
-        instance_type="local",
-        sagemaker_session=emu.session(),
-        env=env,
+def run_sdk(
+    emu: Emulator,
+    sdk_python: str,
+    image: str,
+    call: str,
+    prefix: str,
+    *,
+    env: dict[str, str] | None = None,
+    instance_count: int = 1,
+    model_name: str = MODEL_NAME,
+    **extra: Any,
+) -> subprocess.CompletedProcess[str]:
+    """Run one SDK call (tests/sdk_local_driver.py) with the SDK's virtualenv."""
+    job = {
+        "region": REGION,
+        "s3_endpoint_url": emu.host_url,
+        "bucket": emu.bucket,
+        "role": ROLE,
+        "image": image,
+        "env": env,
+        "instance_count": instance_count,
+        "prefix": prefix,
+        "headers": HEADERS,
+        "model_name": model_name,
+        "threshold": THRESHOLD,
+        "baseline": [emu.frame[FEATURES].median().round().astype(int).tolist()],
+        "call": call,
+        **extra,
+    }
+    return subprocess.run(
+        [sdk_python, str(DRIVER), json.dumps(job)],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        env={**os.environ, "SAGEMAKER_SUPPRESS_V2_WARNING": "1"},
     )
-    processor.image_uri = image  # the SDK retrieves AWS's Clarify image; point it at ours
-    return processor
 
 
-def _data_config(emu: Emulator, prefix: str) -> Any:
-    return clarify.DataConfig(
-        s3_data_input_path=f"s3://{emu.bucket}/data/train.csv",
-        s3_output_path=f"s3://{emu.bucket}/{prefix}",
-        label="approved",
-        headers=HEADERS,
-        dataset_type="text/csv",
-    )
-
-
-def _bias_config() -> Any:
-    return clarify.BiasConfig(
-        label_values_or_threshold=[1], facet_name="sex", facet_values_or_threshold=[0], group_name="tenure"
-    )
-
-
-def _model_config() -> Any:
-    return clarify.ModelConfig(
-        model_name=MODEL_NAME,
-        instance_type="ml.m5.xlarge",
-        instance_count=1,
-        accept_type="text/csv",
-        content_type="text/csv",
-    )
-
-
-def _shap_pdp(emu: Emulator) -> list[Any]:
-    baseline = [emu.frame[FEATURES].median().round().astype(int).tolist()]
-    shap = clarify.SHAPConfig(
-        baseline=baseline, num_samples=60, agg_method="mean_abs", save_local_shap_values=True, seed=1
-    )
-    pdp = clarify.PDPConfig(features=["age", "income"], grid_resolution=5)
-    return [shap, pdp]
+def _ok(proc: subprocess.CompletedProcess[str]) -> None:
+    assert proc.returncode == 0, f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
 
 
 def _metrics(section: list[dict[str, Any]]) -> dict[str, float]:
@@ -312,13 +331,12 @@ def _assert_shap_adds_up(emu: Emulator, prefix: str, analysis: dict[str, Any]) -
 # ------------------------------------------------------------------------------- the SDK calls
 
 
-def test_pre_training_bias(emulator: Emulator, built_images: dict[str, str], job_containers: None) -> None:
+def test_pre_training_bias(
+    emulator: Emulator, sdk_python: str, built_images: dict[str, str], job_containers: None
+) -> None:
     """Only the image URI and the LocalSession's S3 endpoint differ from an AWS script."""
     prefix = "out/pre"
-    processor = _processor(emulator, built_images["image"])
-    processor.run_pre_training_bias(
-        data_config=_data_config(emulator, prefix), data_bias_config=_bias_config(), methods="all"
-    )
+    _ok(run_sdk(emulator, sdk_python, built_images["image"], "pre_training_bias", prefix))
     analysis = emulator.analysis(prefix)
     section = analysis["pre_training_bias_metrics"]
     assert section["label"] == "approved" and section["facets"]["sex"][0]["value_or_threshold"] == "0"
@@ -327,30 +345,22 @@ def test_pre_training_bias(emulator: Emulator, built_images: dict[str, str], job
 
 
 def test_post_training_bias_with_a_model(
-    emulator: Emulator, built_images: dict[str, str], job_containers: None
+    emulator: Emulator, sdk_python: str, built_images: dict[str, str], job_containers: None
 ) -> None:
     """XGBoost answers P(1) per record; probability_threshold=0.6 makes the predicted labels."""
     prefix = "out/post"
-    processor = _processor(emulator, built_images["image"], env=emulator.model_env())
-    processor.run_post_training_bias(
-        data_config=_data_config(emulator, prefix),
-        data_bias_config=_bias_config(),
-        model_config=_model_config(),
-        model_predicted_label_config=clarify.ModelPredictedLabelConfig(probability_threshold=THRESHOLD),
-        methods="all",
-    )
+    env = emulator.model_env()
+    _ok(run_sdk(emulator, sdk_python, built_images["image"], "post_training_bias", prefix, env=env))
     section = emulator.analysis(prefix)["post_training_bias_metrics"]
     _assert_close(_metrics(section["facets"]["sex"]), _expected_bias(emulator, "post_training"))
 
 
-def test_shap_and_pdp(emulator: Emulator, built_images: dict[str, str], job_containers: None) -> None:
+def test_shap_and_pdp(
+    emulator: Emulator, sdk_python: str, built_images: dict[str, str], job_containers: None
+) -> None:
     prefix = "out/explain"
-    processor = _processor(emulator, built_images["image"], env=emulator.model_env())
-    processor.run_explainability(
-        data_config=_data_config(emulator, prefix),
-        model_config=_model_config(),
-        explainability_config=_shap_pdp(emulator),
-    )
+    env = emulator.model_env()
+    _ok(run_sdk(emulator, sdk_python, built_images["image"], "explainability", prefix, env=env))
     analysis = emulator.analysis(prefix)
     _assert_shap_adds_up(emulator, prefix, analysis)
     pdp = analysis["explanations"]["pdp"]
@@ -359,26 +369,16 @@ def test_shap_and_pdp(emulator: Emulator, built_images: dict[str, str], job_cont
 
 
 def test_run_bias_and_explainability(
-    emulator: Emulator, built_images: dict[str, str], job_containers: None
+    emulator: Emulator, sdk_python: str, built_images: dict[str, str], job_containers: None
 ) -> None:
     prefix = "out/both"
-    processor = _processor(emulator, built_images["image"], env=emulator.model_env())
-    processor.run_bias_and_explainability(
-        data_config=_data_config(emulator, prefix),
-        model_config=_model_config(),
-        explainability_config=_shap_pdp(emulator),
-        bias_config=_bias_config(),
-        model_predicted_label_config=clarify.ModelPredictedLabelConfig(probability_threshold=THRESHOLD),
-    )
+    env = emulator.model_env()
+    _ok(run_sdk(emulator, sdk_python, built_images["image"], "bias_and_explainability", prefix, env=env))
     analysis = emulator.analysis(prefix)
-    _assert_close(
-        _metrics(analysis["pre_training_bias_metrics"]["facets"]["sex"]),
-        _expected_bias(emulator, "pre_training"),
-    )
-    _assert_close(
-        _metrics(analysis["post_training_bias_metrics"]["facets"]["sex"]),
-        _expected_bias(emulator, "post_training"),
-    )
+    pre = analysis["pre_training_bias_metrics"]["facets"]["sex"]
+    post = analysis["post_training_bias_metrics"]["facets"]["sex"]
+    _assert_close(_metrics(pre), _expected_bias(emulator, "pre_training"))
+    _assert_close(_metrics(post), _expected_bias(emulator, "post_training"))
     _assert_shap_adds_up(emulator, prefix, analysis)
     assert "pdp" in analysis["explanations"]
 
@@ -392,19 +392,12 @@ def test_run_bias_and_explainability(
     "or an s3:// URI, so env= alone cannot name the model",
 )
 def test_models_file_given_inline_through_env(
-    emulator: Emulator, built_images: dict[str, str], job_containers: None
+    emulator: Emulator, sdk_python: str, built_images: dict[str, str], job_containers: None
 ) -> None:
     prefix = "out/inline-models"
     models = {MODEL_NAME: {"model_data_url": f"s3://{emulator.bucket}/model/model.tar.gz"}}
     env = {"AWS_ENDPOINT_URL_S3": emulator.network_url, "CLARIFY_RUNNER_MODELS_FILE": json.dumps(models)}
-    processor = _processor(emulator, built_images["image"], env=env)
-    processor.run_post_training_bias(
-        data_config=_data_config(emulator, prefix),
-        data_bias_config=_bias_config(),
-        model_config=_model_config(),
-        model_predicted_label_config=clarify.ModelPredictedLabelConfig(probability_threshold=THRESHOLD),
-        methods="all",
-    )
+    _ok(run_sdk(emulator, sdk_python, built_images["image"], "post_training_bias", prefix, env=env))
     section = emulator.analysis(prefix)["post_training_bias_metrics"]
     _assert_close(_metrics(section["facets"]["sex"]), _expected_bias(emulator, "post_training"))
 
@@ -415,21 +408,17 @@ def test_models_file_given_inline_through_env(
     "internal error) instead of a user error (exit 1) naming AWS_DEFAULT_REGION",
 )
 def test_missing_region_is_a_user_error_naming_the_variable(
-    emulator: Emulator, built_images: dict[str, str], docker_client: Any, job_containers: None
+    emulator: Emulator,
+    sdk_python: str,
+    built_images: dict[str, str],
+    docker_client: Any,
+    job_containers: None,
 ) -> None:
     prefix = "out/no-region"
     before = {c.id for c in docker_client.containers.list(all=True)}
-    processor = _processor(emulator, built_images["image"], env=emulator.model_env(region=False))
-    try:
-        processor.run_post_training_bias(
-            data_config=_data_config(emulator, prefix),
-            data_bias_config=_bias_config(),
-            model_config=_model_config(),
-            model_predicted_label_config=clarify.ModelPredictedLabelConfig(probability_threshold=THRESHOLD),
-            methods="all",
-        )
-    except RuntimeError:
-        pass  # compose reports the failed container; the assertions below check how it failed
+    env = emulator.model_env(region=False)
+    proc = run_sdk(emulator, sdk_python, built_images["image"], "post_training_bias", prefix, env=env)
+    assert proc.returncode == 3  # the SDK raised: the job failed
     (job,) = [c for c in docker_client.containers.list(all=True) if c.id not in before]
     logs = job.logs().decode("utf-8", errors="replace")
     assert job.attrs["State"]["ExitCode"] == 1, logs[-3000:]
@@ -442,24 +431,22 @@ def test_missing_region_is_a_user_error_naming_the_variable(
     reason="issue 14 item 4: with instance_count=2 the non-leader host exits at once, compose stops "
     "the leader, and the SDK reports success with no analysis.json; every host must exit 1 instead",
 )
-def test_two_hosts_fail_clearly(emulator: Emulator, built_images: dict[str, str], docker_client: Any) -> None:
+def test_two_hosts_fail_clearly(
+    emulator: Emulator,
+    sdk_python: str,
+    built_images: dict[str, str],
+    docker_client: Any,
+    job_containers: None,
+) -> None:
     prefix = "out/two-hosts"
     before = {c.id for c in docker_client.containers.list(all=True)}
-    processor = _processor(emulator, built_images["image"], count=2)
-    try:
-        with pytest.raises(RuntimeError):
-            processor.run_pre_training_bias(
-                data_config=_data_config(emulator, prefix), data_bias_config=_bias_config(), methods="all"
-            )
-        jobs = [c for c in docker_client.containers.list(all=True) if c.id not in before]
-        assert len(jobs) == 2
-        for job in jobs:
-            assert job.attrs["State"]["ExitCode"] == 1
-            assert "host" in job.logs().decode("utf-8", errors="replace").lower()
-    finally:
-        for c in docker_client.containers.list(all=True):
-            if c.id not in before and c.attrs["Config"]["Image"] == built_images["image"]:
-                c.remove(force=True)
+    proc = run_sdk(emulator, sdk_python, built_images["image"], "pre_training_bias", prefix, instance_count=2)
+    assert proc.returncode == 3, "the SDK reported success"
+    jobs = [c for c in docker_client.containers.list(all=True) if c.id not in before]
+    assert len(jobs) == 2
+    for job in jobs:
+        assert job.attrs["State"]["ExitCode"] == 1
+        assert "host" in job.logs().decode("utf-8", errors="replace").lower()
 
 
 @pytest.mark.xfail(
@@ -468,36 +455,31 @@ def test_two_hosts_fail_clearly(emulator: Emulator, built_images: dict[str, str]
     "(model_scores=1 on a p0,p1 answer must explain column 1 only)",
 )
 def test_model_scores_index_selects_the_explained_column(
-    emulator: Emulator, built_images: dict[str, str], job_containers: None
+    emulator: Emulator, sdk_python: str, built_images: dict[str, str], job_containers: None
 ) -> None:
     """The model answers p0,p1 (SAGEMAKER_INFERENCE_OUTPUT=probabilities); model_scores=1 picks P(1)."""
     prefix = "out/model-scores"
     sm = boto3.client("sagemaker", endpoint_url=emulator.host_url, region_name=REGION, **CREDENTIALS)
     name = "sdk-test-xgboost-p0p1"
-    try:
-        sm.describe_model(ModelName=name)
-    except Exception:  # noqa: BLE001 - not registered yet
-        sm.create_model(
-            ModelName=name,
-            ExecutionRoleArn=ROLE,
-            PrimaryContainer={
-                "Image": built_images["image"],
-                "ModelDataUrl": f"s3://{emulator.bucket}/model/model.tar.gz",
-                "Environment": {"SAGEMAKER_INFERENCE_OUTPUT": "probabilities"},
-            },
-        )
-    model_config = clarify.ModelConfig(
+    sm.create_model(
+        ModelName=name,
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={
+            "Image": built_images["image"],
+            "ModelDataUrl": f"s3://{emulator.bucket}/model/model.tar.gz",
+            "Environment": {"SAGEMAKER_INFERENCE_OUTPUT": "probabilities"},
+        },
+    )
+    proc = run_sdk(
+        emulator,
+        sdk_python,
+        built_images["image"],
+        "explainability",
+        prefix,
+        env=emulator.model_env(),
         model_name=name,
-        instance_type="ml.m5.xlarge",
-        instance_count=1,
-        accept_type="text/csv",
-        content_type="text/csv",
-    )
-    processor = _processor(emulator, built_images["image"], env=emulator.model_env())
-    processor.run_explainability(
-        data_config=_data_config(emulator, prefix),
-        model_config=model_config,
-        explainability_config=_shap_pdp(emulator)[0],
         model_scores=1,
+        pdp=False,
     )
+    _ok(proc)
     _assert_shap_adds_up(emulator, prefix, emulator.analysis(prefix))
