@@ -186,10 +186,16 @@ def _v_str_or_int(value: Any) -> str | int:
     raise _fail("a string or an integer", value)
 
 
-def _v_scalar(value: Any) -> str | int | float:
-    if isinstance(value, (str, float)) or _is_int(value):
+def _v_scalar(value: Any) -> str | int | float | bool:
+    """A facet/label value: a string, a number, or a boolean for a boolean column
+    (``value_or_threshold: [false]`` selects its ``False`` rows; booleans stay booleans).
+
+    More lenient than the SDK: its schema says ``Or(int, float, str)`` and the ``schema``
+    library it installs refuses ``bool`` for ``int``, so the SDK itself never writes a boolean
+    here; a hand-written or boto3 config may."""
+    if isinstance(value, (str, float, bool)) or _is_int(value):
         return value
-    raise _fail("a string or a number", value)
+    raise _fail("a string, a number or a boolean", value)
 
 
 def _choice(allowed: tuple[str, ...], *, transform: Callable[[str], str] = str.lower) -> PlainValidator:
@@ -261,7 +267,7 @@ Int = Annotated[int, PlainValidator(_v_int)]
 Bool = Annotated[bool, PlainValidator(_v_bool)]
 Float = Annotated[float, PlainValidator(_v_float)]
 StrOrInt = Annotated[str | int, PlainValidator(_v_str_or_int)]
-Scalar = Annotated[str | int | float, PlainValidator(_v_scalar)]
+Scalar = Annotated[str | int | float | bool, PlainValidator(_v_scalar)]
 
 # ---------------------------------------------------------------------------------------
 # Models

@@ -3,9 +3,12 @@
 What is returned is chosen by ``SAGEMAKER_INFERENCE_OUTPUT`` (the XGBoost container's
 selectable-inference keys, comma-separated, in output order): ``predicted_label``,
 ``labels``, ``probability``, ``probabilities``, ``raw_score``, ``raw_scores``,
-``predicted_score``. Without it, a classifier returns every class probability
-(``p0,p1`` for a binary model, so Clarify's ``probability: 1`` selects the positive
-class), a classifier without ``predict_proba`` its label, and a regressor its score.
+``predicted_score``. Without it, XGBoost and LightGBM models answer as SageMaker's XGBoost
+container and built-in LightGBM algorithm do (one number per record for binary objectives,
+P(1) for ``binary:logistic``; every class probability for multi-class probabilities; see
+``Prediction.default_keys``); a scikit-learn classifier returns every class probability
+(``p0,p1`` for a binary model, so Clarify's ``probability: 1`` selects the positive class),
+a classifier without ``predict_proba`` its label, and a regressor its score.
 
 Encodings (one response row per request record, always):
 
@@ -65,7 +68,13 @@ def _positive_or_max(pred: Prediction) -> np.ndarray:
 
 
 def select(pred: Prediction, keys: Sequence[str] | None) -> list[tuple[str, np.ndarray]]:
-    """The selected outputs as ``(key, values)``; values are ``(n,)`` or ``(n, k)`` arrays."""
+    """The selected outputs as ``(key, values)``; values are ``(n,)`` or ``(n, k)`` arrays.
+
+    Without ``keys``: the flavour's first-party default (``pred.default_keys``), else every
+    class probability, else the label, else the score.
+    """
+    if keys is None:
+        keys = pred.default_keys
     if keys is None:
         if pred.probabilities is not None:
             keys = ("probabilities",)

@@ -54,7 +54,10 @@ class Prediction:
     ``probabilities`` is ``(n, n_classes)`` for a classifier that gives probabilities
     (``None`` otherwise); ``labels`` are the class labels in column order;
     ``predicted_label`` is ``(n,)``; ``score`` is the ``(n,)`` output of a regressor (or of a
-    classifier without probabilities, its label).
+    classifier without probabilities, its label; or a raw margin). ``default_keys`` are the
+    ``SAGEMAKER_INFERENCE_OUTPUT`` keys that reproduce what the flavour's SageMaker
+    first-party container answers when nothing is selected (``None``: every class probability,
+    else the label, else the score; see ``local_endpoint/README.md``).
     """
 
     n: int
@@ -62,6 +65,7 @@ class Prediction:
     labels: np.ndarray | None = None
     predicted_label: np.ndarray | None = None
     score: np.ndarray | None = None
+    default_keys: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -130,18 +134,51 @@ def _predict_lightgbm(model: LoadedModel, X: np.ndarray) -> Prediction:
     return _from_objective(model, raw)
 
 
+#: Binary objectives whose output is P(class 1): XGBoost's ``binary:logistic``, LightGBM's
+#: ``binary`` and cross-entropy objectives.
+_BINARY_PROBABILITY = ("binary:logistic", "binary", "xentropy", "cross_entropy")
+
+
 def _from_objective(model: LoadedModel, raw: np.ndarray) -> Prediction:
+    """A boosted model's output, answered by default as the SageMaker containers answer it.
+
+    The SageMaker XGBoost container returns ``booster.predict`` as is: one number per record
+    for binary objectives (P(1) for ``binary:logistic``, the margin for ``binary:logitraw``,
+    0/1 for ``binary:hinge``), the class index for ``multi:softmax``, every class probability
+    for ``multi:softprob``, the score for regression. SageMaker's built-in LightGBM algorithm
+    likewise returns P(1) for binary and every class probability for multiclass models.
+    """
     raw = np.asarray(raw, dtype=np.float64)
     obj = model.objective
-    if obj.startswith("binary") or obj in ("xentropy", "cross_entropy"):
-        return _from_probabilities(raw.reshape(-1), np.array([0, 1]))
+    binary_labels = np.array([0, 1])
+    if obj in _BINARY_PROBABILITY:
+        pred = _from_probabilities(raw.reshape(-1), binary_labels)
+        pred.default_keys = ("probability",)
+        return pred
+    if obj.startswith("binary"):  # binary:logitraw (a margin) or binary:hinge (0/1)
+        raw = raw.reshape(-1)
+        label = (raw > 0).astype(np.int64) if obj == "binary:logitraw" else raw.astype(np.int64)
+        return Prediction(
+            n=raw.shape[0],
+            labels=binary_labels,
+            predicted_label=label,
+            score=raw,
+            default_keys=("predicted_score",),
+        )
     if obj.startswith("multi"):
         if raw.ndim == 1:  # multi:softmax gives the class index only
-            return Prediction(n=raw.shape[0], predicted_label=raw.astype(np.int64), score=raw)
-        return _from_probabilities(raw, np.arange(raw.shape[1]))
+            return Prediction(
+                n=raw.shape[0],
+                predicted_label=raw.astype(np.int64),
+                score=raw,
+                default_keys=("predicted_label",),
+            )
+        pred = _from_probabilities(raw, np.arange(raw.shape[1]))
+        pred.default_keys = ("probabilities",)
+        return pred
     if raw.ndim == 2 and raw.shape[1] == 1:
         raw = raw[:, 0]
-    return Prediction(n=raw.shape[0], score=raw)
+    return Prediction(n=raw.shape[0], score=raw, default_keys=("predicted_score",))
 
 
 _PREDICTORS = {

@@ -234,7 +234,7 @@ def test_schema_error_message_of_parse_config() -> None:
         ({"label_values_or_threshold": 1}, "label_values_or_threshold: expected a list, got integer 1"),
         (
             {"label_values_or_threshold": [[1]]},
-            "label_values_or_threshold[0]: expected a string or a number, got a list",
+            "label_values_or_threshold[0]: expected a string, a number or a boolean, got a list",
         ),
         ({"methods": "all"}, "methods: expected an object, got string 'all'"),
         (

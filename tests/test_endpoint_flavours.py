@@ -32,13 +32,14 @@ def _build_models(root):
     xgb.get_booster().save_model(root / "xgb_json" / "model.json")
     (root / "xgb_ubj").mkdir()
     xgb.get_booster().save_model(root / "xgb_ubj" / "booster.ubj")
-    expected["xgb_json"] = expected["xgb_ubj"] = (xgb.predict_proba, X5[:6])
+    # binary:logistic answers P(1) only, as SageMaker's XGBoost container does
+    expected["xgb_json"] = expected["xgb_ubj"] = (lambda X: xgb.predict_proba(X)[:, 1:], X5[:6])
 
     cols = [f"col_{j}" for j in range(5)]  # a booster trained on a DataFrame keeps these names
     xgbn = xgboost.XGBClassifier(n_estimators=8, max_depth=3).fit(pd.DataFrame(X5, columns=cols), y5)
     (root / "xgb_named").mkdir()
     xgbn.get_booster().save_model(root / "xgb_named" / "model.json")
-    expected["xgb_named"] = (lambda X: xgbn.predict_proba(pd.DataFrame(X, columns=cols)), X5[:6])
+    expected["xgb_named"] = (lambda X: xgbn.predict_proba(pd.DataFrame(X, columns=cols))[:, 1:], X5[:6])
 
     X6, y6 = make_classification_data(n_features=6, n_classes=3, random_state=3)
     lgb = lightgbm.LGBMClassifier(n_estimators=8, verbose=-1).fit(X6, y6)
@@ -127,7 +128,8 @@ def test_boto3_invoke_endpoint(multi_endpoint, runtime_client) -> None:
     )
     assert resp["ContentType"].startswith("application/json")
     assert resp["CustomAttributes"] == "run=42"
-    np.testing.assert_allclose(decode_rows(resp["Body"].read(), "application/json"), predict(X), rtol=1e-6)
+    got = decode_rows(resp["Body"].read(), "application/json").reshape(len(X), -1)
+    np.testing.assert_allclose(got, predict(X), rtol=1e-6)
 
 
 def test_boto3_sees_model_error_like_sagemaker(multi_endpoint, runtime_client) -> None:

@@ -17,6 +17,15 @@ A first row *looks like a header* when all its fields are non-empty, distinct an
 non-numeric, and at least one column is numeric in every other sampled row (the
 ``csv.Sniffer.has_header`` idea). In a folder of parts, each part's first row is tested the
 same way, so parts may or may not repeat the header.
+
+Values are typed as ``pandas.read_csv`` (which Clarify's smclarify uses) types them, since the
+type decides whether a facet or label is CATEGORICAL or CONTINUOUS: pandas' missing-value
+markers (``NA``, ``None``, ``<NA>``, ``null``, the empty string, ...) are missing; a column
+with nothing but missing values is float64 NaN; missing strings are NaN, not None; ``0x10``
+is the string ``"0x10"`` (pyarrow alone would read it as the integer 16, and the column as
+integers); ``+5`` is the integer 5 (pyarrow alone would make the column float64); integers
+beyond int64 stay strings. pyarrow parses; the few columns whose pyarrow type would differ
+(detected from the raw bytes) are read again with ``pandas.read_csv``.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import codecs
 import csv
 import io
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -44,6 +54,17 @@ _SNIFF_BYTES = 64 * 1024
 _SNIFF_ROWS = 100
 _BOM = b"\xef\xbb\xbf"
 _UTF8_CHUNK = 16 << 20
+#: pandas.read_csv's default missing-value markers (pyarrow's default list lacks "None", "<NA>").
+
+def na_values() -> list[str]:
+    """pandas' default missing-value markers (``read_csv``'s ``na_values``), for pyarrow."""
+    from pandas._libs.parsers import STR_NA_VALUES
+
+    return sorted(STR_NA_VALUES)
+# pyarrow reads a hexadecimal literal as an integer (0x10 -> 16); pandas keeps the string.
+_HEX_BYTES = re.compile(rb"0[xX][0-9a-fA-F]")
+_HEX_VALUE = r"^\s*[+-]?0[xX]"
+_INTEGER_VALUE = r"^\s*[+-]?[0-9]+\s*$"
 
 
 def check_utf8(data: bytes, source: str) -> None:
@@ -139,13 +160,75 @@ def _parse(
     pyarrow would turn ISO dates/times into temporal columns; those are read again as strings
     so the values reach the model exactly as written (pandas' ``read_csv`` behaves the same).
     """
+    import numpy as np
+    import pandas as pd
     import pyarrow as pa
 
     table = _read_arrow(data, names, skip_rows, source, headers_from_config, {})
     temporal = {f.name: pa.string() for f in table.schema if pa.types.is_temporal(f.type)}
     if temporal:
         table = _read_arrow(data, names, skip_rows, source, headers_from_config, temporal)
-    return table.to_pandas()
+    for i, f in enumerate(table.schema):
+        if pa.types.is_null(f.type):  # nothing but missing values: pandas gives float64 NaN
+            table = table.set_column(i, f.name, pa.nulls(len(table), pa.float64()))
+    frame = table.to_pandas()
+    for f in table.schema:
+        if table.column(f.name).null_count and frame[f.name].dtype == object:
+            column = frame[f.name]  # strings or booleans with missing values: NaN, as pandas
+            frame[f.name] = column.where(column.notna(), np.nan)
+    differing = _pandas_typed_columns(data, table, names, skip_rows, source, headers_from_config)
+    if differing:
+        log.debug("Reading columns %s of %s with pandas.read_csv", differing, source)
+        again = pd.read_csv(io.BytesIO(data), header=None, names=names, skiprows=skip_rows, usecols=differing)
+        for name in differing:
+            frame[name] = again[name]
+    return frame
+
+
+def _pandas_typed_columns(
+    data: bytes, table: pa.Table, names: list[str], skip_rows: int, source: str, headers_from_config: bool
+) -> list[str]:
+    """Columns that pandas.read_csv would type differently from pyarrow (see the module docstring).
+
+    Candidates are cheap to find: integer columns when the bytes hold a hexadecimal literal;
+    float columns without missing values whose values are all whole numbers, when the bytes
+    hold a ``+`` or a value is beyond int64. Only the candidates are read again as text.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    has_hex = (data.find(b"x") >= 0 or data.find(b"X") >= 0) and _HEX_BYTES.search(data) is not None
+    has_plus = data.find(b"+") >= 0
+    candidates = []
+    for f in table.schema:
+        column = table.column(f.name)
+        if pa.types.is_integer(f.type):
+            if has_hex:
+                candidates.append(f.name)
+        elif pa.types.is_floating(f.type) and column.null_count == 0 and len(column):
+            whole = pc.all(pc.equal(pc.floor(column), column)).as_py()
+            if whole and (has_plus or pc.max(pc.abs(column)).as_py() >= 2.0**63):
+                candidates.append(f.name)
+    if not candidates:
+        return []
+    text = _read_arrow(
+        data,
+        names,
+        skip_rows,
+        source,
+        headers_from_config,
+        {name: pa.string() for name in candidates},
+        include=candidates,
+    )
+    differing = []
+    for name in candidates:
+        pattern = _HEX_VALUE if pa.types.is_integer(table.schema.field(name).type) else _INTEGER_VALUE
+        matches = pc.match_substring_regex(text.column(name), pattern)
+        # an integer column with a hex literal is strings for pandas; a float column of plain
+        # integers (some with "+", or beyond int64) is int64, uint64 or strings for pandas
+        if (pc.any if pattern == _HEX_VALUE else pc.all)(matches).as_py():
+            differing.append(name)
+    return differing
 
 
 def _read_arrow(
@@ -155,6 +238,7 @@ def _read_arrow(
     source: str,
     headers_from_config: bool,
     column_types: dict[str, pa.DataType],
+    include: list[str] | None = None,
 ) -> pa.Table:
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -163,7 +247,12 @@ def _read_arrow(
     parse_options = pacsv.ParseOptions(
         delimiter=",", quote_char='"', double_quote=True, newlines_in_values=True
     )
-    convert_options = pacsv.ConvertOptions(strings_can_be_null=True, column_types=column_types)
+    convert_options = pacsv.ConvertOptions(
+        strings_can_be_null=True,
+        null_values=na_values(),
+        column_types=column_types,
+        include_columns=include or [],
+    )
     try:
         return pacsv.read_csv(
             pa.BufferReader(data),

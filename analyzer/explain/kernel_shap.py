@@ -11,6 +11,7 @@ NOT Clarify-identical (see :func:`analyzer.explain.plan.leverage_plan`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from threadpoolctl import threadpool_limits
 from analyzer.errors import ModelError
 from analyzer.explain.plan import CoalitionPlan, clarify_plan, leverage_plan
 from analyzer.explain.solver import (
+    SolveReport,
     baseline_weights,
     coalition_values,
     expected_output,
@@ -36,6 +38,8 @@ from analyzer.explain.synthetic import (
     varying_players,
 )
 from analyzer.plan.defaults import SHAP_ESTIMATORS
+
+logger = logging.getLogger(__name__)
 
 PredictFn = Callable[[np.ndarray], np.ndarray]
 ESTIMATORS = SHAP_ESTIMATORS
@@ -59,6 +63,7 @@ class KernelShapResult:
     features: list[int] = field(default_factory=list)
     estimator: str = "clarify"
     model_calls: int = 0
+    solve_report: SolveReport = field(default_factory=SolveReport)
 
 
 @dataclass
@@ -175,6 +180,7 @@ def _kernel_shap(
     weights = baseline_weights(n_base)
     varying = varying_players(records, baseline, players)
     rng = np.random.RandomState(seed)
+    report = SolveReport()
     cache = RowCache(records, baseline, n_base + n_rec)
     model_rows = n_base + n_rec
     model_calls = 1
@@ -202,7 +208,7 @@ def _kernel_shap(
         for rid, plan, idx in zip(pending.record_ids, pending.plans, pending.registration.index, strict=True):
             ey = coalition_values(table[idx], weights, len(plan.weights))
             var = np.nonzero(varying[rid])[0]
-            got["phi"][rid, var, :] = solve_record(plan, ey, got["fx"][rid], got["fnull"], use_logit)
+            got["phi"][rid, var, :] = solve_record(plan, ey, got["fx"][rid], got["fnull"], use_logit, report)
 
     done = 0
     single: list[tuple[int, int]] = []
@@ -272,7 +278,10 @@ def _kernel_shap(
     if progress is not None:
         progress(n_rec, n_rec)
     local = phi[:, : len(explained), :]
-    return KernelShapResult(local, expected_value, fx, model_rows, explained, estimator, model_calls)
+    message = report.message()
+    if message is not None:
+        logger.warning(message)
+    return KernelShapResult(local, expected_value, fx, model_rows, explained, estimator, model_calls, report)
 
 
 def _done() -> Future:
