@@ -46,6 +46,7 @@ from analyzer.numeric_csv import parse_numeric_csv
 from local_endpoint import encode as enc
 from local_endpoint.decode import NPY, decode, media_type
 from local_endpoint.errors import BadRequest, EndpointError, ModelFailure, PayloadTooLarge
+from local_endpoint.image_serving import infer_images
 from local_endpoint.registry import ModelRegistry
 
 log = logging.getLogger("local_endpoint")
@@ -91,8 +92,10 @@ def infer(
     are stored in it.
     """
     kind = media_type(content_type)
-    out_type = enc.choose_accept(accept, kind, settings.default_accept)
     model = registry.get(target)
+    if model.flavor == "image":
+        return infer_images(model.estimator, body, kind, media_type(accept), timings)
+    out_type = enc.choose_accept(accept, kind, settings.default_accept)
     t0 = time.perf_counter()
     X = decode(body, content_type)
     _check_features(model.n_features, X)

@@ -38,7 +38,8 @@ from analyzer.errors import ModelError
 FLAVOR_ENV = "CLARIFY_RUNNER_MODEL_FLAVOR"
 FILE_ENV = "CLARIFY_RUNNER_MODEL_FILE"
 SKOPS_TRUSTED_ENV = "CLARIFY_RUNNER_SKOPS_TRUSTED"
-FLAVORS = ("sklearn", "skops", "xgboost", "lightgbm")
+FLAVORS = ("sklearn", "skops", "xgboost", "lightgbm", "image")
+IMAGE_MANIFEST = "image_model.json"  # an image model folder (see local_endpoint.image_models)
 TARBALL = "model.tar.gz"
 
 
@@ -141,7 +142,12 @@ def _from_objective(model: LoadedModel, raw: np.ndarray) -> Prediction:
     return Prediction(n=raw.shape[0], score=raw)
 
 
+def _predict_image(model: LoadedModel, X: np.ndarray) -> Prediction:
+    raise TypeError("image models answer through local_endpoint.image_models.respond, not predict()")
+
+
 _PREDICTORS = {
+    "image": _predict_image,
     "sklearn": _predict_sklearn,
     "skops": _predict_sklearn,
     "xgboost": _predict_xgboost,
@@ -201,7 +207,14 @@ def _load_lightgbm(path: Path) -> LoadedModel:
     return LoadedModel("lightgbm", path, booster.num_feature(), booster, objective=objective)
 
 
+def _load_image(path: Path) -> LoadedModel:
+    from local_endpoint.image_models import load_image_model
+
+    return LoadedModel("image", path, None, load_image_model(path))
+
+
 _LOADERS = {
+    "image": _load_image,
     "sklearn": _load_sklearn,
     "skops": _load_skops,
     "xgboost": _load_xgboost,
@@ -220,6 +233,8 @@ def _head(path: Path, n: int = 4096) -> bytes:
 def detect_flavor(path: Path) -> str | None:
     """The flavour of one model file judged from its name and first bytes, or ``None``."""
     name = path.name.lower()
+    if name == IMAGE_MANIFEST:
+        return "image"
     if name.endswith(".skops"):
         return "skops"
     if name.endswith((".joblib", ".pkl", ".pickle")):
@@ -298,8 +313,8 @@ def load_model(location: str | Path) -> LoadedModel:
                 raise ModelLoadError(f"{FILE_ENV}={chosen!r}: no such file in {folder}")
         else:
             candidates = model_files(folder)
-            if flavor is not None:
-                candidates = [c for c in candidates if c[1] == flavor] or candidates
+            # an image model's manifest wins over the estimator file next to it
+            candidates = [c for c in candidates if c[1] == (flavor or "image")] or candidates
             if not candidates:
                 raise ModelLoadError(
                     f"no model file in {location}: expected *.skops, *.joblib, *.pkl, an XGBoost "

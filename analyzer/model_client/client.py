@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -92,6 +92,21 @@ class _Aborted(Exception):
     """Another request already failed the run."""
 
 
+class RowSource(Protocol):
+    """What the request pipeline reads: an array of rows, or rows made on demand when sliced
+    (e.g. coalition images rendered one request at a time)."""
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def dtype(self) -> np.dtype: ...
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: slice) -> np.ndarray: ...
+
+
 def _label_array(labels: list[Any]) -> np.ndarray:
     """Labels as int64 when all are whole numbers, float64 when all numeric, else object."""
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in labels)
@@ -134,6 +149,10 @@ class ModelClient:
             feature is numeric and the response is read as CSV columns.
     """
 
+    #: Request MIME types this client encodes, and what it encodes (for the error message).
+    content_types: tuple[str, ...] = CONTENT_TYPES
+    data_kind = "tabular data"
+
     def __init__(
         self,
         transport: Transport,
@@ -160,10 +179,10 @@ class ModelClient:
         use_fast_path: bool = True,
     ) -> None:
         content_type = (content_type or CSV).lower()
-        if content_type not in CONTENT_TYPES:
+        if content_type not in self.content_types:
             raise NotSupportedError(
-                f"predictor.content_type {content_type!r} is not supported for tabular data; "
-                f"use one of {', '.join(CONTENT_TYPES)}"
+                f"predictor.content_type {content_type!r} is not supported for {self.data_kind}; "
+                f"use one of {', '.join(self.content_types)}"
             )
         if accept_type is None:
             accept_type = JSON if content_type == NPY else content_type
@@ -375,7 +394,7 @@ class ModelClient:
                 "Not using the application/x-npy fast path: its answer differs from the CSV one"
             )
 
-    def _bytes_per_row(self, rows: np.ndarray) -> float:
+    def _bytes_per_row(self, rows: RowSource) -> float:
         if self._fast_path() and rows.dtype.kind in "fiub":
             return 8.0 * rows.shape[1]
         step = max(1, len(rows) // 64)
@@ -404,7 +423,7 @@ class ModelClient:
             self._replica += 1
             return self._replica
 
-    def _run(self, rows: np.ndarray, mode: str) -> list[Any]:
+    def _run(self, rows: RowSource, mode: str) -> list[Any]:
         """Predict ``rows`` in pipelined requests; returns per-request results in row order.
 
         The calling thread encodes requests (one ahead of those in flight, so a worker
