@@ -96,6 +96,7 @@ def write_reports(
             baseline=baseline_frame,
             tolerance=tolerance,
             problems=problems,
+            image_dir=output_dir,
         )
     except Exception:
         log.exception("report: could not assemble the report content; no report written")

@@ -11,11 +11,13 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from analyzer.report import charts
+from analyzer.report import images as image_report
 from analyzer.report.content import (
     facet_chart_rows,
     facet_groups,
@@ -38,7 +40,8 @@ FINDING_COLUMNS = ["Group", "Metric", "Value", "Reading"]
 class Block:
     """One piece of report content.
 
-    ``kind`` is ``heading``, ``text``, ``table``, ``chart``, ``charts`` (a row of charts) or
+    ``kind`` is ``heading``, ``text``, ``table``, ``chart``, ``charts`` (a row of charts),
+    ``images`` (JPEG heat maps: ``(caption, data URI)``, ``code`` displays the files) or
     ``missing``. ``code`` is the notebook code that rebuilds a table or chart from the
     re-loaded ``analysis.json``.
     """
@@ -51,6 +54,7 @@ class Block:
     rows: list[list[str]] = field(default_factory=list)
     flags: list[bool] = field(default_factory=list)
     svgs: list[str] = field(default_factory=list)
+    images: list[tuple[str, str]] = field(default_factory=list)
     code: str = ""
     new_page: bool = False
 
@@ -113,10 +117,12 @@ def build_document(
     baseline: pd.DataFrame | None,
     tolerance: float,
     problems: list[str] | None = None,
+    image_dir: Path | None = None,
 ) -> Document:
     """Assemble the report blocks from the analysis and the optional local SHAP/baseline data.
 
     ``problems`` are things already known to be missing (e.g. an unreadable input file).
+    ``image_dir`` holds the heat-map JPEGs of an image explanation (the output folder).
     """
     b = _Builder(tolerance)
     b.missing.extend(problems or [])
@@ -277,6 +283,25 @@ def build_document(
             b.add(Block("charts", svgs=svgs, code="\n".join(codes)))
 
     b.section("Partial dependence plots", add_pdp)
+
+    def add_images() -> None:
+        section = image_report.image_section(analysis)
+        if section is None:
+            return
+        b.add(Block("heading", text="Image explanations", anchor="image-shap", new_page=True))
+        b.add(Block("text", text=image_report.intro_text(section)))
+        shown, files = [], []
+        for caption, name in image_report.heatmap_entries(section):
+            path = Path(image_dir or ".") / name
+            try:
+                shown.append((caption, image_report.data_uri(path)))
+                files.append(name)
+            except OSError as exc:
+                b.fail(f"Heat map {name}", exc)
+        if shown:
+            b.add(Block("images", images=shown, code=image_report.notebook_code(files)))
+
+    b.section("Image explanations", add_images)
 
     def add_local() -> None:
         if local_shap is None:
