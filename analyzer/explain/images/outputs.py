@@ -23,7 +23,7 @@ Files (relative to the job's output folder):
                                            "description": {"segment": 0, "pixels": 2650}}, ...]}]}
 
   For OD there is one ``explanations`` entry per object (``feature_name`` ``box<k>``, an
-  ``object`` with ``class_id``, ``label``, ``score``, ``box``) with one value per attribution.
+  ``object`` with ``class_id``, ``label``, ``score``, ``bounding_box``) with one value per attribution.
 * ``explanations_shap/segments/<stem>.png`` — the superpixel map: a 16-bit greyscale PNG whose
   pixel value is the superpixel index used in ``out.jsonl``.
 
@@ -84,7 +84,7 @@ def _object_info(target: ExplainedTarget, spec: ImageSpec) -> dict[str, Any]:
         "class_id": int(det[0]),
         "label": spec.label(int(det[0])),
         "score": float(det[1]),
-        "box": [float(v) for v in det[2:6]],
+        "bounding_box": [float(v) for v in det[2:6]],
     }
 
 
@@ -187,7 +187,7 @@ def image_files(record: ImageRecord, explanation: ImageExplanation, spec: ImageS
         if target.rank:
             info = _object_info(target, spec)
             title = f"{explanation.name}: box {target.rank}, {info['label']} (score {info['score']:.3f})"
-            box = info["box"]
+            box = info["bounding_box"]
         else:
             title = f"{explanation.name}: {spec.label(k)} (score {target.prediction[k]:.3f})"
             box = None
@@ -198,7 +198,7 @@ def image_files(record: ImageRecord, explanation: ImageExplanation, spec: ImageS
         infos = [_object_info(t, spec) for t in explanation.targets]
         files[objects_name(explanation.stem)] = objects_jpeg(
             record.array,
-            [i["box"] for i in infos],
+            [i["bounding_box"] for i in infos],
             [
                 f"box{t.rank} {i['label']} {i['score']:.2f}"
                 for t, i in zip(explanation.targets, infos, strict=True)
