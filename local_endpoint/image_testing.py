@@ -26,8 +26,8 @@ COLOURS = {"red": (215, 35, 40), "green": (35, 180, 55), "blue": (40, 65, 215)}
 
 def background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     """A light grey, slightly textured (unsaturated) background (H, W, 3) uint8."""
-    grey = rng.normal(175.0, 12.0, size=(height, width, 1))
-    tint = rng.normal(0.0, 3.0, size=(height, width, 3))
+    grey = rng.normal(175.0, 4.0, size=(height, width, 1))
+    tint = rng.normal(0.0, 1.5, size=(height, width, 3))
     return np.clip(grey + tint, 0, 255).astype(np.uint8)
 
 

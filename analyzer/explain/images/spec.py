@@ -7,6 +7,7 @@ Defaults are Clarify's (contract §2.4, spec §2.2): ``num_segments`` 20,
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,8 @@ from analyzer.errors import ConfigError
 
 if TYPE_CHECKING:
     from analyzer.config import AnalysisConfig
+
+log = logging.getLogger(__name__)
 
 IMAGE_CLASSIFICATION = "IMAGE_CLASSIFICATION"
 OBJECT_DETECTION = "OBJECT_DETECTION"
@@ -96,6 +99,8 @@ class ImageSpec:
             raise ConfigError(f"{_KEY} is required for image explanations")
         if image.model_type is None:
             raise ConfigError(f"{_KEY}.model_type is required: IMAGE_CLASSIFICATION or OBJECT_DETECTION")
+        if image.debug is not None:
+            log.warning("%s.debug is not used (an undocumented SDK schema key); it is ignored", _KEY)
         predictor = cfg.predictor
         headers = predictor.label_headers if predictor is not None else None
 
