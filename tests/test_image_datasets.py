@@ -11,6 +11,7 @@ from PIL import Image
 from analyzer import extras
 from analyzer.datasets.images import (
     baseline_for,
+    image_baseline,
     iter_images,
     list_images,
     load_baseline_image,
@@ -18,7 +19,7 @@ from analyzer.datasets.images import (
     output_stem,
     white_noise,
 )
-from analyzer.errors import DatasetError, NotSupportedError
+from analyzer.errors import ConfigError, DatasetError, NotSupportedError
 from tests._dataset_helpers import aws  # noqa: F401
 
 
@@ -109,6 +110,10 @@ def test_baseline_image_is_resized_and_default_is_white_noise(tmp_path, pixels) 
     assert not np.array_equal(white_noise(30, 40, seed=5), white_noise(30, 40, seed=6))
     with pytest.raises(DatasetError, match="methods.shap.baseline: cannot read the baseline image"):
         load_baseline_image(tmp_path / "missing.png")
+    assert image_baseline(None) is None
+    np.testing.assert_array_equal(image_baseline(str(tmp_path / "mask.png")), pixels)
+    with pytest.raises(ConfigError, match="methods.shap.baseline: for dataset_type application/x-image"):
+        image_baseline([[0, 0, 0]])
 
 
 def test_output_stem() -> None:

@@ -16,6 +16,7 @@ EXAMPLE = REPO_ROOT / "examples" / "shapes_images"
 
 def _module(name: str):
     spec = importlib.util.spec_from_file_location(f"shapes_{name}", EXAMPLE / f"{name}.py")
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

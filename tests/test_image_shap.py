@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -33,7 +34,7 @@ def test_exact_shapley_values_over_superpixels_equal_brute_force() -> None:
     explanation = explain_image(ImageRecord("b.png", "b.png", image), spec, FunctionPredictor(toy_classifier))
     count = explanation.num_segments
     assert 2 <= count <= 10
-    baseline = white_noise(*image.shape[:2], seed=0)
+    baseline = white_noise(image.shape[0], image.shape[1], seed=0)
     players = players_for(explanation.segments, count)
     exact = brute_force_shapley(lambda s: toy_classifier(_render(image, baseline, players, s))[0], count)
     target = explanation.targets[0]
@@ -133,7 +134,8 @@ def test_detection_without_objects_explains_nothing() -> None:
     result = explain_images(
         [ImageRecord("n.png", "n.png", image)], spec, FunctionPredictor(detect=ShapeDetector().predict)
     )
-    assert result.images[0].targets == [] and result.images[0].detections.shape == (0, 6)
+    detections = result.images[0].detections
+    assert result.images[0].targets == [] and detections is not None and detections.shape == (0, 6)
 
 
 def test_label_headers_must_match_the_scores() -> None:
@@ -179,7 +181,7 @@ def test_spec_from_real_configs(name: str) -> None:
 
 
 def test_spec_defaults_and_missing_model_type() -> None:
-    doc = {
+    doc: dict[str, Any] = {
         "dataset_type": "application/x-image",
         "methods": {"shap": {"image_config": {}}},
         "predictor": {

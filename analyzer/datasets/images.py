@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from analyzer import storage
-from analyzer.errors import DatasetError
+from analyzer.errors import ConfigError, DatasetError
 from analyzer.extras import require_image_extra
 
 log = logging.getLogger(__name__)
@@ -144,6 +144,21 @@ def load_baseline_image(uri: str | Path) -> np.ndarray:
         return decode_image(data, uri)
     except DatasetError as exc:
         raise DatasetError(f"methods.shap.baseline: {exc}") from None
+
+
+def image_baseline(baseline: object) -> np.ndarray | None:
+    """The mask image ``methods.shap.baseline`` names (a file or S3 URI), or None for white noise.
+
+    Raises :class:`ConfigError` for the tabular forms (rows, objects), which images cannot use.
+    """
+    if baseline is None:
+        return None
+    if not isinstance(baseline, str):
+        raise ConfigError(
+            "methods.shap.baseline: for dataset_type application/x-image give the S3 URI (or path) of a "
+            f"mask image, not {type(baseline).__name__}; leave it out for Clarify's white-noise baseline"
+        )
+    return load_baseline_image(baseline)
 
 
 def resize_image(image: np.ndarray, height: int, width: int) -> np.ndarray:

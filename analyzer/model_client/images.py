@@ -152,6 +152,9 @@ class ImageModelClient(ModelClient):
         assert isinstance(client, ImageModelClient)
         return client
 
+    def __enter__(self) -> ImageModelClient:
+        return self
+
     # --- public API ------------------------------------------------------------------
     def classify(self, images: RowSource) -> np.ndarray:
         """Class scores (n, k) float64 for each image, in order."""

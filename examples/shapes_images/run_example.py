@@ -18,7 +18,7 @@ import logging
 from pathlib import Path
 
 from analyzer.config import parse_config
-from analyzer.datasets.images import iter_images
+from analyzer.datasets.images import image_baseline, iter_images
 from analyzer.explain.images import ImageOutputWriter, ImageSpec, explain_images, image_section
 from analyzer.model_client import HttpTransport
 from analyzer.model_client.images import ImageModelClient
@@ -43,7 +43,10 @@ def run(kind: str, model_dir: Path, out: Path) -> dict:
         )
         with client:
             writer = ImageOutputWriter(out, spec)
-            result = explain_images(iter_images(HERE / "images" / kind), spec, client, on_image=writer.add)
+            shap = cfg.methods.shap
+            baseline = image_baseline(shap.baseline if shap is not None else None)
+            images = iter_images(HERE / "images" / kind)
+            result = explain_images(images, spec, client, baseline=baseline, on_image=writer.add)
             writer.close()
     analysis = {"version": "1.0", "explanations": {"image_shap": image_section(result)}}
     write_analysis(out, analysis)

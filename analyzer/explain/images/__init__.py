@@ -4,7 +4,7 @@ Typical use (the runner wires these; the model is an
 :class:`analyzer.model_client.images.ImageModelClient`)::
 
     spec = ImageSpec.from_config(cfg)
-    baseline = load_baseline_image(shap.baseline) if isinstance(shap.baseline, str) else None
+    baseline = image_baseline(cfg.methods.shap.baseline)    # analyzer.datasets.images
     writer = ImageOutputWriter(output_dir, spec)
     result = explain_images(iter_images(dataset_uri), spec, client, baseline=baseline, on_image=writer.add)
     writer.close()                                        # explanations_shap/out.jsonl

@@ -53,6 +53,9 @@ class ImageBatch(Protocol):
     @property
     def shape(self) -> tuple[int, ...]: ...
 
+    @property
+    def dtype(self) -> np.dtype: ...
+
     def __len__(self) -> int: ...
 
     def __getitem__(self, index: slice) -> np.ndarray: ...
@@ -287,7 +290,7 @@ def explain_images(
     model: ImagePredictor,
     *,
     baseline: np.ndarray | None = None,
-    on_image: Callable[[ImageRecord, ImageExplanation], None] | None = None,
+    on_image: Callable[[ImageRecord, ImageExplanation], object] | None = None,
 ) -> ImageShapResult:
     """Explain every image (one at a time, in order).
 
