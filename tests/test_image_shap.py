@@ -11,7 +11,7 @@ import shap
 
 from analyzer.config import parse_config
 from analyzer.datasets.images import ImageRecord, white_noise
-from analyzer.errors import ConfigError
+from analyzer.errors import ConfigError, ModelError
 from analyzer.explain.images import FunctionPredictor, ImageSpec, explain_image, explain_images
 from analyzer.explain.images.objects import context_window, matched_scores, top_detections
 from analyzer.explain.images.segments import players_for, render_coalitions
@@ -206,3 +206,10 @@ def test_spec_defaults_and_missing_model_type() -> None:
         50,
         3,
     )
+
+
+def test_bad_detection_rows_are_a_model_error() -> None:
+    spec = ImageSpec("OBJECT_DETECTION", num_segments=4, seed=0)
+    model = FunctionPredictor(detect=lambda batch: [[[0.0, 0.9, 0.1]] for _ in batch])
+    with pytest.raises(ModelError, match="the model's detections for image b.png must be rows of"):
+        explain_image(ImageRecord("b.png", "b.png", blocks_image()), spec, model)

@@ -33,7 +33,12 @@ import numpy as np
 
 from analyzer.datasets.images import ImageRecord, baseline_for
 from analyzer.errors import ConfigError, ModelError
-from analyzer.explain.images.objects import context_window, matched_scores, top_detections
+from analyzer.explain.images.objects import (
+    as_detection_array,
+    context_window,
+    matched_scores,
+    top_detections,
+)
 from analyzer.explain.images.segments import (
     CoalitionImages,
     Players,
@@ -106,7 +111,7 @@ class FunctionPredictor:
             raise ModelError("this predictor has no detection function")
         out: list[np.ndarray] = []
         for part in self._chunks(images):
-            out.extend(np.asarray(d, dtype=np.float64).reshape(-1, 6) for d in self._detect(part))
+            out.extend(np.asarray(d, dtype=np.float64) for d in self._detect(part))
         return out
 
 
@@ -172,8 +177,15 @@ def _check_scores(scores: np.ndarray, n: int, spec: ImageSpec) -> np.ndarray:
     return scores
 
 
+def _detection_rows(rows: object, name: str) -> np.ndarray:
+    try:
+        return as_detection_array(rows, f"the model's detections for image {name}")
+    except (ValueError, TypeError) as exc:
+        raise ModelError(str(exc)) from None
+
+
 def _explain_players(
-    record: ImageRecord,
+    image: np.ndarray,
     baseline: np.ndarray,
     players: Players,
     value: Callable[[CoalitionImages], np.ndarray],
@@ -185,7 +197,7 @@ def _explain_players(
     n_players = players.count
 
     def predict(masks: np.ndarray) -> np.ndarray:
-        return value(CoalitionImages(record.array, baseline, players, masks))
+        return value(CoalitionImages(image, baseline, players, masks))
 
     result = kernel_shap(
         np.ones((1, n_players)),
@@ -220,7 +232,7 @@ def explain_image(
             return _check_scores(model.classify(batch), len(batch), spec)
 
         values, expected, fx, rows, calls = _explain_players(
-            record, base, players_for(segments, num_segments), classify, spec, spec.use_logit, num_segments
+            image, base, players_for(segments, num_segments), classify, spec, spec.use_logit, num_segments
         )
         scores = fx
         targets.append(ExplainedTarget(values, expected, fx, players=num_segments))
@@ -228,7 +240,7 @@ def explain_image(
         found = model.detect(image[None])
         if len(found) != 1:
             raise ModelError(f"the model returned detections for {len(found)} images instead of 1")
-        detections = np.asarray(found[0], dtype=np.float64).reshape(-1, 6)
+        detections = _detection_rows(found[0], record.name)
         rows, calls = 1, 1
         objects = top_detections(detections, spec.probability_threshold, spec.max_objects)
         if len(objects) == 0:
@@ -249,10 +261,15 @@ def explain_image(
                 found = model.detect(batch)
                 if len(found) != len(batch):
                     raise ModelError(f"the model returned detections for {len(found)} of {len(batch)} images")
-                return np.array([matched_scores(members, d, spec.iou_threshold) for d in found])
+                return np.array(
+                    [
+                        matched_scores(members, _detection_rows(d, record.name), spec.iou_threshold)
+                        for d in found
+                    ]
+                )
 
             values, expected, fx, n_rows, n_calls = _explain_players(
-                record, base, players, detect, spec, False, num_segments
+                image, base, players, detect, spec, False, num_segments
             )
             rows += n_rows
             calls += n_calls
@@ -294,9 +311,9 @@ def explain_images(
 ) -> ImageShapResult:
     """Explain every image (one at a time, in order).
 
-    ``on_image(record, explanation)`` runs after each image, e.g.
-    :meth:`analyzer.explain.images.outputs.ImageOutputWriter.add`, so that heat maps are
-    written while the next image is explained and the pixels need not be read twice.
+    ``on_image(record, explanation)`` runs right after each image, e.g.
+    :meth:`analyzer.explain.images.outputs.ImageOutputWriter.add`, so that its files are
+    written while its pixels are in memory (images are not read twice).
     """
     result = ImageShapResult(spec)
     start = time.perf_counter()
