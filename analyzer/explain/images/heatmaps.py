@@ -14,6 +14,7 @@ import io
 from collections.abc import Sequence
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
@@ -43,9 +44,9 @@ def _jpeg(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _box(ax: object, box: Sequence[float], height: int, width: int, colour: str, label: str | None) -> None:
+def _box(ax: Axes, box: Sequence[float], height: int, width: int, colour: str, label: str | None) -> None:
     x0, y0, x1, y1 = (float(v) for v in box)
-    ax.add_patch(  # type: ignore[attr-defined]
+    ax.add_patch(
         Rectangle(
             (x0 * width - 0.5, y0 * height - 0.5),
             (x1 - x0) * width,
@@ -56,7 +57,7 @@ def _box(ax: object, box: Sequence[float], height: int, width: int, colour: str,
         )
     )
     if label:
-        ax.text(  # type: ignore[attr-defined]
+        ax.text(
             x0 * width,
             y0 * height,
             label,
