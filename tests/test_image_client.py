@@ -155,3 +155,13 @@ def test_from_predictor_defaults() -> None:
 
     client = ImageModelClient.from_predictor(Predictor(), endpoint=Endpoint())
     assert (client.content_type, client.accept_type) == ("image/jpeg", "application/json")
+
+
+def test_npy_batch_bytes_are_numpy_save() -> None:
+    from analyzer.model_client.images import encode_image_batch
+
+    images = _images(3)
+    buffer = io.BytesIO()
+    np.save(buffer, images, allow_pickle=False)
+    assert encode_image_batch(images) == buffer.getvalue()
+    assert encode_image_batch(images[:, ::2]) == encode_image_batch(np.ascontiguousarray(images[:, ::2]))

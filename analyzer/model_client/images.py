@@ -57,10 +57,15 @@ def encode_image(image: np.ndarray, content_type: str) -> bytes:
 
 
 def encode_image_batch(images: np.ndarray) -> bytes:
-    """An (N, H, W, 3) uint8 batch as ``application/x-npy`` (``numpy.save``, no pickle)."""
-    buffer = io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(images, dtype=np.uint8), allow_pickle=False)
-    return buffer.getvalue()
+    """An (N, H, W, 3) uint8 batch as ``application/x-npy``: the bytes ``numpy.save`` writes.
+
+    The header and the pixels are joined in one copy (``np.save`` into a ``BytesIO`` copies
+    the pixels three times, which showed in the benchmark at thousands of images per image).
+    """
+    array = np.ascontiguousarray(images, dtype=np.uint8)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(array))
+    return b"".join([header.getvalue(), array.reshape(-1).data])
 
 
 def _is_row(value: Any) -> bool:
