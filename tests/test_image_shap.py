@@ -213,3 +213,23 @@ def test_bad_detection_rows_are_a_model_error() -> None:
     model = FunctionPredictor(detect=lambda batch: [[[0.0, 0.9, 0.1]] for _ in batch])
     with pytest.raises(ModelError, match="the model's detections for image b.png must be rows of"):
         explain_image(ImageRecord("b.png", "b.png", blocks_image()), spec, model)
+
+
+def test_images_are_prepared_ahead_in_order_and_errors_surface_in_order() -> None:
+    read: list[str] = []
+
+    def images():
+        for i in range(3):
+            read.append(f"{i}.png")
+            if i == 2:
+                yield ImageRecord("2.png", "2.png", np.zeros((4, 4), dtype=np.uint8))  # not RGB
+            else:
+                yield ImageRecord(f"{i}.png", f"{i}.png", blocks_image(seed=i))
+
+    seen: list[str] = []
+    spec = ImageSpec("IMAGE_CLASSIFICATION", num_segments=4, num_samples=6, seed=0)
+    with pytest.raises(ValueError, match="image 2.png must be \\(H, W, 3\\)"):
+        explain_images(
+            images(), spec, FunctionPredictor(toy_classifier), on_image=lambda r, e: seen.append(e.name)
+        )
+    assert seen == ["0.png", "1.png"] and read == ["0.png", "1.png", "2.png"]

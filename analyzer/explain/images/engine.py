@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -212,16 +213,40 @@ def _explain_players(
     return values, result.expected_value, result.fx[0], result.model_rows, result.model_calls
 
 
-def explain_image(
-    record: ImageRecord, spec: ImageSpec, model: ImagePredictor, baseline: np.ndarray | None = None
-) -> ImageExplanation:
-    """Explain one image (see the module docstring); ``baseline`` is the mask image (None: white noise)."""
+@dataclass
+class _Prepared:
+    """An image read and segmented ahead of its explanation."""
+
+    record: ImageRecord
+    image: np.ndarray
+    segments: np.ndarray
+    num_segments: int
+    seconds: float
+
+
+def _prepare(record: ImageRecord, spec: ImageSpec) -> _Prepared:
     start = time.perf_counter()
     image = np.ascontiguousarray(record.array, dtype=np.uint8)
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"image {record.name} must be (H, W, 3) uint8, got {image.shape}")
+    segments, count = segment_index(slic_segments(image, spec.num_segments, spec.segment_compactness))
+    return _Prepared(record, image, segments, count, time.perf_counter() - start)
+
+
+def explain_image(
+    record: ImageRecord, spec: ImageSpec, model: ImagePredictor, baseline: np.ndarray | None = None
+) -> ImageExplanation:
+    """Explain one image (see the module docstring); ``baseline`` is the mask image (None: white noise)."""
+    return _explain_prepared(_prepare(record, spec), spec, model, baseline)
+
+
+def _explain_prepared(
+    prepared: _Prepared, spec: ImageSpec, model: ImagePredictor, baseline: np.ndarray | None
+) -> ImageExplanation:
+    start = time.perf_counter() - prepared.seconds
+    record, image = prepared.record, prepared.image
+    segments, num_segments = prepared.segments, prepared.num_segments
     height, width = image.shape[:2]
-    segments, num_segments = segment_index(slic_segments(image, spec.num_segments, spec.segment_compactness))
     base = baseline_for(image, baseline, spec.seed)
     rows = calls = 0
     targets: list[ExplainedTarget] = []
@@ -309,29 +334,42 @@ def explain_images(
     baseline: np.ndarray | None = None,
     on_image: Callable[[ImageRecord, ImageExplanation], object] | None = None,
 ) -> ImageShapResult:
-    """Explain every image (one at a time, in order).
+    """Explain every image, in order.
 
-    ``on_image(record, explanation)`` runs right after each image, e.g.
+    The next image is read and segmented in a helper thread while the current one is
+    explained (its model calls leave the CPU to it), so the model is not idle during SLIC or
+    a slow read. ``on_image(record, explanation)`` runs right after each image, e.g.
     :meth:`analyzer.explain.images.outputs.ImageOutputWriter.add`, so that its files are
     written while its pixels are in memory (images are not read twice).
     """
     result = ImageShapResult(spec)
     start = time.perf_counter()
-    for i, record in enumerate(images, start=1):
-        explanation = explain_image(record, spec, model, baseline)
-        result.images.append(explanation)
-        result.model_rows += explanation.model_rows
-        result.model_calls += explanation.model_calls
-        log.info(
-            "Explained image %d (%s): %d superpixels, %d target(s), %d model rows in %.2f s",
-            i,
-            record.name,
-            explanation.num_segments,
-            len(explanation.targets),
-            explanation.model_rows,
-            explanation.seconds,
-        )
-        if on_image is not None:
-            on_image(record, explanation)
+    records = iter(images)
+
+    def next_prepared() -> _Prepared | None:
+        record = next(records, None)
+        return None if record is None else _prepare(record, spec)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="image-prepare") as pool:
+        ahead = pool.submit(next_prepared)
+        i = 0
+        while (prepared := ahead.result()) is not None:
+            i += 1
+            ahead = pool.submit(next_prepared)
+            explanation = _explain_prepared(prepared, spec, model, baseline)
+            result.images.append(explanation)
+            result.model_rows += explanation.model_rows
+            result.model_calls += explanation.model_calls
+            log.info(
+                "Explained image %d (%s): %d superpixels, %d target(s), %d model rows in %.2f s",
+                i,
+                prepared.record.name,
+                explanation.num_segments,
+                len(explanation.targets),
+                explanation.model_rows,
+                explanation.seconds,
+            )
+            if on_image is not None:
+                on_image(prepared.record, explanation)
     result.seconds = time.perf_counter() - start
     return result
