@@ -46,6 +46,7 @@ from local_endpoint import encode as enc
 from local_endpoint import settings as settings_module
 from local_endpoint.decode import NPY, decode, media_type
 from local_endpoint.errors import BadRequest, EndpointError, ModelFailure, PayloadTooLarge
+from local_endpoint.image_serving import infer_images
 from local_endpoint.registry import ModelRegistry
 from local_endpoint.text_input import decode_text_records
 
@@ -89,8 +90,10 @@ def infer(
     are stored in it.
     """
     kind = media_type(content_type)
-    out_type = enc.choose_accept(accept, kind, settings.default_accept)
     model = registry.get(target)
+    if model.flavor == "image":
+        return infer_images(model.estimator, body, kind, media_type(accept), timings)
+    out_type = enc.choose_accept(accept, kind, settings.default_accept)
     if model.flavor == "forecaster":  # DeepAR-style JSON in and out (local_endpoint.forecasting)
         from local_endpoint.forecasting import infer_forecast
 

@@ -39,7 +39,8 @@ from local_endpoint.text_input import TextInput, find_text_input, model_input
 FLAVOR_ENV = MODEL_FLAVOR.name
 FILE_ENV = MODEL_FILE.name
 SKOPS_TRUSTED_ENV = SKOPS_TRUSTED.name
-FLAVORS = ("sklearn", "skops", "xgboost", "lightgbm", "forecaster")
+FLAVORS = ("sklearn", "skops", "xgboost", "lightgbm", "forecaster", "image")
+IMAGE_MANIFEST = "image_model.json"  # an image model folder (see local_endpoint.image_models)
 TARBALL = "model.tar.gz"
 
 
@@ -181,7 +182,12 @@ def _from_objective(model: LoadedModel, raw: np.ndarray) -> Prediction:
     return Prediction(n=raw.shape[0], score=raw, default_keys=("predicted_score",))
 
 
+def _predict_image(model: LoadedModel, X: np.ndarray) -> Prediction:
+    raise TypeError("image models answer through local_endpoint.image_models.respond, not predict()")
+
+
 _PREDICTORS = {
+    "image": _predict_image,
     "sklearn": _predict_sklearn,
     "skops": _predict_sklearn,
     "xgboost": _predict_xgboost,
@@ -253,7 +259,14 @@ def _load_forecaster(path: Path) -> LoadedModel:
     return load_forecaster(path)
 
 
+def _load_image(path: Path) -> LoadedModel:
+    from local_endpoint.image_models import load_image_model
+
+    return LoadedModel("image", path, None, load_image_model(path))
+
+
 _LOADERS = {
+    "image": _load_image,
     "sklearn": _load_sklearn,
     "skops": _load_skops,
     "xgboost": _load_xgboost,
@@ -275,6 +288,8 @@ def detect_flavor(path: Path) -> str | None:
     name = path.name.lower()
     if name == "forecaster.json":  # a forecasting model (local_endpoint.forecasting); wins over its regressor
         return "forecaster"
+    if name == IMAGE_MANIFEST:
+        return "image"
     if name.endswith(".skops"):
         return "skops"
     if name.endswith((".joblib", ".pkl", ".pickle")):
@@ -353,7 +368,8 @@ def load_model(location: str | Path) -> LoadedModel:
             if not path.is_file():
                 raise ModelLoadError(f"{FILE_ENV}={chosen!r}: no such file in {folder}")
         else:
-            candidates = sorted(model_files(folder), key=lambda c: c[1] != "forecaster")
+            # a forecaster's or an image model's manifest wins over the estimator file next to it
+            candidates = sorted(model_files(folder), key=lambda c: c[1] not in ("forecaster", "image"))
             if flavor is not None:
                 candidates = [c for c in candidates if c[1] == flavor] or candidates
             if not candidates:

@@ -113,6 +113,21 @@ class _Aborted(Exception):
     """Another request already failed the run."""
 
 
+class RowSource(Protocol):
+    """What the request pipeline reads: an array of rows, or rows made on demand when sliced
+    (e.g. coalition images rendered one request at a time)."""
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def dtype(self) -> np.dtype: ...
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: slice) -> np.ndarray: ...
+
+
 def _label_array(labels: list[Any]) -> np.ndarray:
     """Labels as int64 when all are whole numbers, float64 when all numeric, else object."""
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in labels)
@@ -146,6 +161,10 @@ class ModelClient:
     The client applies no default of its own: a setting it needs comes from ``settings``.
     """
 
+    #: Request MIME types this client encodes, and what it encodes (for the error message).
+    content_types: tuple[str, ...] = CONTENT_TYPES
+    data_kind = "tabular data"
+
     def __init__(
         self,
         transport: Transport,
@@ -157,10 +176,10 @@ class ModelClient:
         response_parser: ScoreParser | None = None,
     ) -> None:
         settings = settings or ClientSettings()
-        if settings.content_type not in CONTENT_TYPES:
+        if settings.content_type not in self.content_types:
             raise ValueError(
-                f"content_type {settings.content_type!r} is not a tabular request type; use one of "
-                f"{', '.join(CONTENT_TYPES)}"
+                f"content_type {settings.content_type!r} is not supported for {self.data_kind}; use one of "
+                f"{', '.join(self.content_types)}"
             )
         self.settings = settings
         self.transport = transport
@@ -349,7 +368,7 @@ class ModelClient:
                 "Not using the application/x-npy fast path: its answer differs from the CSV one"
             )
 
-    def _bytes_per_row(self, rows: np.ndarray) -> float:
+    def _bytes_per_row(self, rows: RowSource) -> float:
         if self._fast_path() and rows.dtype.kind in "fiub":
             return 8.0 * rows.shape[1]
         step = max(1, len(rows) // 64)
@@ -378,7 +397,7 @@ class ModelClient:
             self._replica += 1
             return self._replica
 
-    def _run(self, rows: np.ndarray, mode: str) -> list[Any]:
+    def _run(self, rows: RowSource, mode: str) -> list[Any]:
         """Predict ``rows`` in pipelined requests; returns per-request results in row order.
 
         The calling thread encodes requests (one ahead of those in flight, so a worker

@@ -116,6 +116,7 @@ def write_reports(
             problems=problems,
             sections=sections,
             text_record=text_record,
+            image_dir=output_dir,
         )
     except Exception:
         log.exception("report: could not assemble the report content; no report written")

@@ -12,11 +12,13 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from analyzer.report import charts
+from analyzer.report import images as image_report
 from analyzer.report.content import (
     facet_chart_rows,
     facet_groups,
@@ -40,9 +42,9 @@ class Block:
     """One piece of report content.
 
     ``kind`` is ``heading``, ``text``, ``table``, ``chart``, ``charts`` (a row of charts),
-    ``html`` (markup made by the report itself, e.g. coloured text units) or ``missing``.
-    ``code`` is the notebook code that rebuilds a table or chart from the re-loaded
-    ``analysis.json``.
+    ``html`` (markup made by the report itself, e.g. coloured text units), ``images`` (JPEG
+    heat maps: ``(caption, data URI)``, ``code`` displays the files) or ``missing``. ``code`` is
+    the notebook code that rebuilds a table or chart from the re-loaded ``analysis.json``.
     """
 
     kind: str
@@ -53,6 +55,7 @@ class Block:
     rows: list[list[str]] = field(default_factory=list)
     flags: list[bool] = field(default_factory=list)
     svgs: list[str] = field(default_factory=list)
+    images: list[tuple[str, str]] = field(default_factory=list)
     code: str = ""
     new_page: bool = False
 
@@ -117,6 +120,7 @@ def build_document(
     problems: list[str] | None = None,
     sections: list[Block] | None = None,
     text_record: tuple[int, dict[str, Any]] | None = None,
+    image_dir: Path | None = None,
 ) -> Document:
     """Assemble the report blocks from the analysis and the optional local SHAP/baseline data.
 
@@ -125,6 +129,7 @@ def build_document(
     the explanations.
     ``text_record`` is ``(line number, parsed line)`` of ``out.jsonl`` shown with its text units
     coloured (:mod:`analyzer.report.text_section`).
+    ``image_dir`` holds the heat-map JPEGs of an image explanation (the output folder).
     """
     b = _Builder(tolerance)
     b.missing.extend(problems or [])
@@ -282,6 +287,25 @@ def build_document(
             b.add(Block("charts", svgs=svgs, code="\n".join(codes)))
 
     b.section("Partial dependence plots", add_pdp)
+
+    def add_images() -> None:
+        section = image_report.image_section(analysis)
+        if section is None:
+            return
+        b.add(Block("heading", text="Image explanations", anchor="image-shap", new_page=True))
+        b.add(Block("text", text=image_report.intro_text(section)))
+        shown, files = [], []
+        for caption, name in image_report.heatmap_entries(section):
+            path = Path(image_dir or ".") / name
+            try:
+                shown.append((caption, image_report.data_uri(path)))
+                files.append(name)
+            except OSError as exc:
+                b.fail(f"Heat map {name}", exc)
+        if shown:
+            b.add(Block("images", images=shown, code=image_report.notebook_code(files)))
+
+    b.section("Image explanations", add_images)
 
     def add_local() -> None:
         if local_shap is None:

@@ -140,6 +140,16 @@ def build_notebook(
                 for svg in block.svgs
             ]
             cells.append(v4.new_code_cell(block.code, outputs=outputs))
+        elif block.kind == "images":
+            flush()
+            outputs = [
+                v4.new_output(
+                    "display_data",
+                    data={"image/jpeg": uri.split(",", 1)[1], "text/plain": f"<{caption}>"},
+                )
+                for caption, uri in block.images
+            ]
+            cells.append(v4.new_code_cell(block.code, outputs=outputs))
         elif block.kind == "table" and block.code:
             flush()
             cells.append(v4.new_code_cell(block.code, outputs=_table_output(block.code, ns)))

@@ -33,10 +33,10 @@ import numpy as np
 import pandas as pd
 
 from analyzer.errors import ConfigError
-from analyzer.explain.results import SHAP_DIR, aggregate_shap, label_keys
+from analyzer.explain.results import aggregate_shap, label_keys
 from analyzer.explain.text.columns import FREE_TEXT
 from analyzer.explain.text.engine import TextRecordShap, TextShapResult
-from analyzer.output import atomic_open, to_json_compatible
+from analyzer.output import SHAP_DIR, atomic_open, to_json_compatible
 
 OUT_JSONL = "out.jsonl"
 DEFAULT_MAX_TOP_TOKENS = 50
