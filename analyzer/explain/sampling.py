@@ -33,48 +33,44 @@ def _mt_regenerate(key: np.ndarray) -> None:
 
 
 @numba.njit(cache=True, nogil=True)
-def _mt_next32(key: np.ndarray, pos: np.ndarray) -> np.uint32:
-    if pos[0] >= _N:
-        _mt_regenerate(key)
-        pos[0] = 0
-    y = key[pos[0]]
-    pos[0] += 1
-    y ^= y >> np.uint32(11)
-    y ^= (y << np.uint32(7)) & np.uint32(0x9D2C5680)
-    y ^= (y << np.uint32(15)) & np.uint32(0xEFC60000)
-    y ^= y >> np.uint32(18)
-    return y
-
-
-@numba.njit(cache=True, nogil=True)
-def _random_interval(key: np.ndarray, pos: np.ndarray, mx: int) -> int:
-    """numpy's legacy ``random_interval`` for ``mx < 2**32``: masked rejection sampling."""
-    if mx == 0:
-        return np.int64(0)
-    mask = np.uint32(mx)
-    mask |= mask >> np.uint32(1)
-    mask |= mask >> np.uint32(2)
-    mask |= mask >> np.uint32(4)
-    mask |= mask >> np.uint32(8)
-    mask |= mask >> np.uint32(16)
-    limit = np.uint32(mx)
-    while True:
-        value = _mt_next32(key, pos) & mask
-        if value <= limit:
-            return np.int64(value)
-
-
-@numba.njit(cache=True, nogil=True)
 def _permutation(key: np.ndarray, pos: np.ndarray, perm: np.ndarray) -> None:
-    """``RandomState.permutation(len(perm))`` written into ``perm``."""
+    """``RandomState.permutation(len(perm))`` written into ``perm``.
+
+    numpy's legacy shuffle: for i = n-1..1 swap i with ``random_interval(i)``, which draws
+    32-bit MT19937 outputs masked to the next power of two minus one until one is <= i. The
+    generator's position is kept in a local variable (written back at the end): through the
+    array it was reloaded on every draw, three times slower.
+    """
     n = perm.shape[0]
+    p = pos[0]
     for i in range(n):
         perm[i] = i
     for i in range(n - 1, 0, -1):
-        j = _random_interval(key, pos, i)
+        mask = np.uint32(i)
+        mask |= mask >> np.uint32(1)
+        mask |= mask >> np.uint32(2)
+        mask |= mask >> np.uint32(4)
+        mask |= mask >> np.uint32(8)
+        mask |= mask >> np.uint32(16)
+        limit = np.uint32(i)
+        while True:
+            if p >= _N:
+                _mt_regenerate(key)
+                p = 0
+            y = key[p]
+            p += 1
+            y ^= y >> np.uint32(11)
+            y ^= (y << np.uint32(7)) & np.uint32(0x9D2C5680)
+            y ^= (y << np.uint32(15)) & np.uint32(0xEFC60000)
+            y ^= y >> np.uint32(18)
+            value = y & mask
+            if value <= limit:
+                break
+        j = np.int64(value)
         t = perm[i]
         perm[i] = perm[j]
         perm[j] = t
+    pos[0] = p
 
 
 @numba.njit(cache=True, nogil=True)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analyzer.explain.rowfill import fill_grid, fill_keys
+
 
 def pack_bits(flags: np.ndarray) -> np.ndarray:
     """uint64 words (..., ceil(P/64)) of a bool array (..., P): column j is bit j % 64 of word j // 64."""
@@ -122,18 +124,17 @@ def build_block(
 
     ``diffs`` is :func:`differing_columns` for those records, in the same order. Rows are
     identified by ``(b, S ∩ D_b)``, the column set held as uint64 words, so any number of
-    columns is deduplicated. Without ``need_keys`` the rows' provenance (``row_record`` etc.)
-    is not returned when it is not needed to build the rows.
+    columns is deduplicated. The block's rows are counted first, then written once into one
+    array (:mod:`analyzer.explain.rowfill`). Without ``need_keys`` the rows' provenance
+    (``row_record`` etc.) is not returned.
     """
     n_base, n_cols = baseline.shape
-    rec_parts: list[np.ndarray] = []
-    b_parts: list[np.ndarray] = []
-    key_parts: list[np.ndarray] = []
-    row_parts: list[np.ndarray] = []
-    index: list[np.ndarray] = []
-    offset = n_base
     b_range = np.arange(n_base, dtype=np.int64)
     b_bits = max(1, int(n_base - 1).bit_length())
+    # per record: (rid, colmask or None, rows' baseline indices, rows' keys)
+    parts: list[tuple[int, np.ndarray | None, np.ndarray, np.ndarray]] = []
+    index: list[np.ndarray] = []
+    offset = n_base
     for pos, (rid, colmask) in enumerate(zip(record_ids, colmasks, strict=True)):
         colbits = pack_bits(colmask)  # (K, W)
         diffbits = pack_bits(diffs[pos])  # (N, W)
@@ -145,15 +146,7 @@ def build_block(
             # all (coalition, baseline row) pairs give distinct rows, none equal to a baseline row.
             n_rows = len(colbits) * n_base
             index.append(offset + np.arange(n_rows, dtype=np.int64).reshape(len(colbits), n_base))
-            row_parts.append(
-                np.where(colmask[:, None, :], records[rid][None, None, :], baseline[None]).reshape(
-                    n_rows, n_cols
-                )
-            )
-            if need_keys:
-                rec_parts.append(np.full(n_rows, rid, dtype=np.int64))
-                b_parts.append(np.tile(b_range, len(colbits)))
-                key_parts.append(keys.reshape(n_rows, n_words))
+            parts.append((rid, colmask, np.tile(b_range, len(colbits)), keys.reshape(n_rows, n_words)))
             offset += n_rows
             continue
         flat = keys.reshape(-1, n_words)
@@ -173,45 +166,29 @@ def build_block(
             ub = tagged[first, 0].astype(np.int64)
         nonzero = ukeys.any(axis=1)
         slot = np.cumsum(nonzero) - 1 + offset
-        idx = np.where(nonzero, slot, ub)[inv.reshape(-1)].reshape(keys.shape[:2])
-        r_part = np.full(int(nonzero.sum()), rid, dtype=np.int64)
-        b_part, k_part = ub[nonzero], ukeys[nonzero]
-        index.append(idx)
-        rec_parts.append(r_part)
-        b_parts.append(b_part)
-        key_parts.append(k_part)
-        row_parts.append(_rows_from_keys(records, baseline, [r_part], [b_part], [k_part], n_cols))
-        offset += len(k_part)
-    if not row_parts:
+        index.append(np.where(nonzero, slot, ub)[inv.reshape(-1)].reshape(keys.shape[:2]))
+        parts.append((rid, None, ub[nonzero], ukeys[nonzero]))
+        offset += int(nonzero.sum())
+    if not parts:
         return SyntheticBlock(baseline[:0], index)
-    rows = np.concatenate(row_parts)
-    if not need_keys or len(key_parts) != len(row_parts):
+    rows = np.empty((offset - n_base, n_cols), dtype=np.result_type(records, baseline))
+    start = 0
+    for rid, colmask, rows_b, rows_keys in parts:
+        stop = start + len(rows_b)
+        if colmask is not None:
+            fill_grid(rows[start:stop].reshape(len(colmask), n_base, n_cols), colmask, records[rid], baseline)
+        elif stop > start:
+            fill_keys(rows[start:stop], records[rid], baseline, rows_b, rows_keys)
+        start = stop
+    if not need_keys:
         return SyntheticBlock(rows, index)
     return SyntheticBlock(
-        rows, index, np.concatenate(rec_parts), np.concatenate(b_parts), np.concatenate(key_parts)
+        rows,
+        index,
+        np.concatenate([np.full(len(p[2]), p[0], dtype=np.int64) for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+        np.concatenate([p[3] for p in parts]),
     )
-
-
-def _rows_from_keys(
-    records: np.ndarray,
-    baseline: np.ndarray,
-    rec_parts: list[np.ndarray],
-    b_parts: list[np.ndarray],
-    key_parts: list[np.ndarray],
-    n_cols: int,
-) -> np.ndarray:
-    """Rows ``baseline[b]`` with the columns set in ``key`` taken from ``records[rec]``."""
-    if not key_parts:
-        return baseline[:0]
-    bits = unpack_bits(np.concatenate(key_parts), n_cols).view(bool)
-    rows = baseline[np.concatenate(b_parts)]
-    start = 0
-    for rec, part in zip(rec_parts, key_parts, strict=True):
-        if len(part):
-            stop = start + len(part)
-            np.copyto(rows[start:stop], records[rec[0]][None, :], where=bits[start:stop])
-            start = stop
-    return rows
 
 
 def _column_codes(values: np.ndarray) -> np.ndarray:
