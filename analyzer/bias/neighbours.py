@@ -169,7 +169,7 @@ def knn_votes(
     if brute and not _tree_is_faster(tree, query, exact, k):
         return labels[exact.all_indices(block_rows)].sum(axis=1) * 2 > k
     fit_t, query_t = np.ascontiguousarray(fit.T), np.ascontiguousarray(query.T)
-    workers = -1 if n_jobs is None or n_jobs < 0 else n_jobs
+    workers = -1 if n_jobs is None or n_jobs < 0 else max(1, n_jobs)
     votes = np.zeros(n_d, dtype=bool)
     unsettled: list[np.ndarray] = []
     for start in range(0, n_d, block_rows):

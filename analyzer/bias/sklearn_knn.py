@@ -25,9 +25,12 @@ search in :mod:`analyzer.bias.neighbours` only sends it the queries whose vote i
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sklearn.neighbors import NearestNeighbors
 
 Method = Literal["kd_tree", "argkmin", "chunked"]
 
@@ -67,7 +70,7 @@ class SklearnNeighbours:
         self.query_x = query_x
         self.k = k
         self.method = sklearn_method(fit_x.shape[0], fit_x.shape[1], k, query_x.dtype)
-        self._estimator: object | None = None
+        self._estimator: NearestNeighbors | None = None
         self._layout: tuple[int, str] | None = None
 
     @property
@@ -101,7 +104,7 @@ class SklearnNeighbours:
         self._layout = (chunk, strategy)
         return self._layout
 
-    def _neighbours(self) -> object:
+    def _neighbours(self) -> NearestNeighbors:
         if self._estimator is None:
             from sklearn.neighbors import NearestNeighbors
 
@@ -132,7 +135,7 @@ class SklearnNeighbours:
                 )
             )
         # a list, as smclarify passes it: scikit-learn then keeps object rows as objects
-        return np.asarray(self._neighbours().kneighbors(list(rows), return_distance=False))  # type: ignore[attr-defined]
+        return np.asarray(self._neighbours().kneighbors(list(rows), return_distance=False))
 
     def indices(self, rows: np.ndarray) -> np.ndarray:
         """(len(rows), k) neighbour indices into ``fit_x`` for the sorted, unique query ``rows``."""
@@ -143,7 +146,7 @@ class SklearnNeighbours:
         if self.method == "kd_tree":
             for start in range(0, rows.shape[0], MAX_RUN_ROWS):
                 part = rows[start : start + MAX_RUN_ROWS]
-                out[start : start + part.shape[0]] = self._neighbours().kneighbors(  # type: ignore[attr-defined]
+                out[start : start + part.shape[0]] = self._neighbours().kneighbors(
                     list(self.query_x[part]), return_distance=False
                 )
             return out
