@@ -43,7 +43,12 @@ def _compiled(out: np.ndarray, x: np.ndarray, baseline: np.ndarray) -> bool:
 def fill_grid(out: np.ndarray, colmask: np.ndarray, x: np.ndarray, baseline: np.ndarray) -> None:
     """``out[k, b] = baseline[b]`` with the columns of ``colmask[k]`` taken from ``x``; out is (K, N, P)."""
     if _compiled(out, x, baseline):
-        _fill_grid(out, np.ascontiguousarray(colmask, dtype=np.bool_), x, np.ascontiguousarray(baseline))
+        _fill_grid(
+            out,
+            np.ascontiguousarray(colmask, dtype=np.bool_),
+            np.ascontiguousarray(x),
+            np.ascontiguousarray(baseline),
+        )
         return
     out[...] = np.where(colmask[:, None, :], x[None, None, :], baseline[None])
 
@@ -54,7 +59,11 @@ def fill_keys(
     """``out[i] = baseline[rows_b[i]]`` with the columns set in ``keys[i]`` (uint64 words) from ``x``."""
     if _compiled(out, x, baseline):
         _fill_keys(
-            out, x, np.ascontiguousarray(baseline), rows_b, np.ascontiguousarray(keys, dtype=np.uint64)
+            out,
+            np.ascontiguousarray(x),
+            np.ascontiguousarray(baseline),
+            np.ascontiguousarray(rows_b, dtype=np.int64),
+            np.ascontiguousarray(keys, dtype=np.uint64),
         )
         return
     raw = np.ascontiguousarray(keys, dtype="<u8").view(np.uint8).reshape(keys.shape[0], -1)
