@@ -221,3 +221,15 @@ def test_records_split_over_blocks_bound_memory() -> None:
     assert_same(result.local, ref)
     assert max(calls[1:]) <= 700 + len(baseline)
     assert len(calls) > 1 + 2 * len(records)
+
+
+def test_split_records_with_rows_shared_across_blocks(german_credit_csv) -> None:
+    """String features (rows deduplicated across records and blocks) with records split over blocks."""
+    pipe, X = german_credit_model(str(german_credit_csv))
+    predict = frame_predict(pipe, list(X.columns))
+    data = X.to_numpy(dtype=object)
+    baseline, records = data[:4], data[100:104]
+    ref, _ = shap_reference(predict, baseline, records, nsamples=150, seed=7)
+    block_bytes = 90 * 8 * data.shape[1]  # 90 rows: each record (150 x 4 rows) spans several blocks
+    result = kernel_shap(records, baseline, predict, num_samples=150, seed=7, max_block_bytes=block_bytes)
+    assert_same(result.local, ref)
