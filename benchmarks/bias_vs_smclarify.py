@@ -218,6 +218,8 @@ def ft_value(report: list[dict]) -> object:
 
 def wide_ft(wide_rows: int, scaling: list[int], iso_rows: int) -> None:
     """FT on 20 features: both libraries at wide_rows and iso_rows, ours alone at each scaling size."""
+    if not (wide_rows or scaling or iso_rows):
+        return
     ft = ("post_training", ["FT"], WIDE_FEATURES)
     warm = via_csv(make_wide_data(2_000))  # imports and first-call costs stay out of the timings
     run_smclarify(warm, "gender", ["female"], *ft)
