@@ -164,16 +164,75 @@ def test_repeated_record_and_progress_reporting(german_credit_csv) -> None:
     assert result.model_rows < 2 * len(baseline) * 60  # the repeated record reuses rows
 
 
-def test_more_than_62_features_matches_shap() -> None:
-    """Past 62 players the interpreted sampler and the plain (no bit-set) row builder are used.
+@pytest.mark.parametrize(("n_features", "nsamples"), [(63, 200), (64, "auto"), (100, "auto"), (100, 300)])
+def test_many_features_match_shap(n_features: int, nsamples: int | str) -> None:
+    """Coalitions wider than one 64-bit word: the compiled sampler and the row deduplication.
 
-    200 coalitions for 64 players keep the solve well-conditioned (with 80, shap's own values
-    reach 4.6 for a probability model and the conditioning guard takes over, see
-    test_kernel_shap_conditioning.py).
-    """
-    model, X = classifier(64)
+    Enough coalitions that every solve is well-conditioned (fewer, e.g. 80 for 63 players, hand
+    the records to the conditioning guard; see test_kernel_shap_conditioning.py)."""
+    model, X = classifier(n_features, 3)
     baseline, records = X[:2], X[200:202]
-    ref, _ = shap_reference(model.predict_proba, baseline, records, nsamples=200, seed=6)
-    result = kernel_shap(records, baseline, model.predict_proba, num_samples=200, seed=6)
+    ref, _ = shap_reference(model.predict_proba, baseline, records, nsamples=nsamples, seed=6)
+    result = kernel_shap(
+        records, baseline, model.predict_proba, num_samples=None if nsamples == "auto" else nsamples, seed=6
+    )
     assert result.solve_report.guarded == 0
+    assert_same(result.local, ref)
+
+
+def test_wide_rows_with_repeated_values_are_sent_once() -> None:
+    """100 columns: a synthetic row is sent once per baseline row it comes from, past 64 columns too."""
+    model, _ = classifier(100, 2)
+    # baseline row b holds the value b in every column; the record takes values 0..2, so it
+    # equals each baseline row in about a third of the columns
+    baseline = np.repeat(np.arange(3.0)[:, None], 100, axis=1)
+    records = np.random.default_rng(0).integers(0, 3, (2, 100)).astype(np.float64)
+    sent: list[np.ndarray] = []
+
+    def predict(rows: np.ndarray) -> np.ndarray:
+        sent.append(rows)
+        return model.predict_proba(rows)
+
+    ref, _ = shap_reference(model.predict_proba, baseline, records, nsamples=400, seed=3)
+    result = kernel_shap(records, baseline, predict, num_samples=400, seed=3, max_rows_per_call=1)
+    assert_same(result.local, ref)
+    assert len(sent) == 3  # the first call, then one block per record
+    for record, rows in zip(records, sent[1:], strict=True):
+        # the baseline row a synthetic row comes from: its value where it differs from the record
+        # (a row equal to the record can come from any baseline row)
+        differs = rows != record
+        source = np.where(differs.any(axis=1), rows[np.arange(len(rows)), differs.argmax(axis=1)], -1)
+        for b in range(3):
+            mine = rows[source == b]
+            assert len(np.unique(mine, axis=0)) == len(mine)
+        assert len(rows) < 0.95 * len(baseline) * 400  # rows equal to a baseline row or repeated: not sent
+
+
+def test_records_split_over_blocks_bound_memory() -> None:
+    """A block holds at most max_block_bytes of rows: records are split and the values unchanged."""
+    model, X = classifier(100, 3)
+    baseline, records = X[:5], X[200:204]
+    ref, _ = shap_reference(model.predict_proba, baseline, records, nsamples=500, seed=4)
+    calls: list[int] = []
+
+    def predict(rows: np.ndarray) -> np.ndarray:
+        calls.append(len(rows))
+        return model.predict_proba(rows)
+
+    block_bytes = 700 * 100 * 8  # 700 rows of 100 features: a record (500 x 5 rows) spans several blocks
+    result = kernel_shap(records, baseline, predict, num_samples=500, seed=4, max_block_bytes=block_bytes)
+    assert_same(result.local, ref)
+    assert max(calls[1:]) <= 700 + len(baseline)
+    assert len(calls) > 1 + 2 * len(records)
+
+
+def test_split_records_with_rows_shared_across_blocks(german_credit_csv) -> None:
+    """String features (rows deduplicated across records and blocks) with records split over blocks."""
+    pipe, X = german_credit_model(str(german_credit_csv))
+    predict = frame_predict(pipe, list(X.columns))
+    data = X.to_numpy(dtype=object)
+    baseline, records = data[:4], data[100:104]
+    ref, _ = shap_reference(predict, baseline, records, nsamples=150, seed=7)
+    block_bytes = 90 * 8 * data.shape[1]  # 90 rows: each record (150 x 4 rows) spans several blocks
+    result = kernel_shap(records, baseline, predict, num_samples=150, seed=7, max_block_bytes=block_bytes)
     assert_same(result.local, ref)

@@ -52,23 +52,24 @@ def test_default_num_samples_rule() -> None:
     assert resolve_num_samples(5, 500) == 30
 
 
-def test_compiled_draws_replay_numpy_legacy_stream() -> None:
+@pytest.mark.parametrize(("n_players", "samples"), [(9, 100), (63, 300), (64, 300), (100, 1000), (130, 50)])
+def test_compiled_draws_replay_numpy_legacy_stream(n_players: int, samples: int) -> None:
     """The compiled loop draws what shap's interpreted loop draws and leaves the RNG in the same state."""
     rng_a = np.random.RandomState(123)
     rng_b = np.random.RandomState(123)
     q = np.array([0.5, 0.3, 0.2])
-    masks, counts = random_coalitions(rng_a, 9, 100, 1, 4, q)
+    masks, counts = random_coalitions(rng_a, n_players, samples, 1, 4, q)
     # shap 0.51.0's loop, written out with numpy's own RandomState
-    ind_set = rng_b.choice(3, 400, p=q)
-    samples_left, pos = 100, 0
+    ind_set = rng_b.choice(3, 4 * samples, p=q)
+    samples_left, pos = samples, 0
     ref_masks: list[np.ndarray] = []
     ref_counts: list[float] = []
     used: dict[bytes, int] = {}
     while samples_left > 0 and pos < len(ind_set):
         size = ind_set[pos] + 2
         pos += 1
-        mask = np.zeros(9, dtype=bool)
-        mask[rng_b.permutation(9)[:size]] = True
+        mask = np.zeros(n_players, dtype=bool)
+        mask[rng_b.permutation(n_players)[:size]] = True
         new = mask.tobytes() not in used
         if new:
             used[mask.tobytes()] = len(ref_masks)
@@ -77,7 +78,7 @@ def test_compiled_draws_replay_numpy_legacy_stream() -> None:
             ref_counts.append(1.0)
         else:
             ref_counts[used[mask.tobytes()]] += 1.0
-        if samples_left > 0:
+        if samples_left > 0 and size <= 4:
             if new:
                 samples_left -= 1
                 ref_masks.append(~mask)
@@ -96,3 +97,25 @@ def test_plan_is_reproducible_and_weights_sum_to_one() -> None:
     assert plan_a.masks.shape == (2 * 16 + 2048, 16)
     assert abs(plan_a.weights.sum() - 1.0) < 1e-12
     assert len({m.tobytes() for m in plan_a.masks[: plan_a.n_added]}) == plan_a.n_added
+
+
+def test_compiled_row_fill_equals_numpy() -> None:
+    """The compiled synthetic-row writers give what np.where / np.copyto give, strided inputs too."""
+    from analyzer.explain.rowfill import fill_grid, fill_keys
+    from analyzer.explain.synthetic import pack_bits
+
+    rng = np.random.default_rng(1)
+    records = np.asfortranarray(rng.normal(size=(3, 70)))  # a record row is then strided
+    baseline = rng.normal(size=(4, 70))
+    colmask = rng.random((9, 70)) < 0.5
+    grid = np.empty((9, 4, 70))
+    fill_grid(grid, colmask, records[1], baseline)
+    expected = np.where(colmask[:, None, :], records[1][None, None, :], baseline[None])
+    np.testing.assert_array_equal(grid, expected)
+    rows_b = rng.integers(0, 4, 9)
+    out = np.empty((9, 70))
+    fill_keys(out, records[2], baseline, rows_b, pack_bits(colmask))
+    np.testing.assert_array_equal(out, np.where(colmask, records[2][None, :], baseline[rows_b]))
+    as_objects = np.empty((9, 70), dtype=object)  # string features: the numpy path
+    fill_keys(as_objects, records[2].astype(object), baseline.astype(object), rows_b, pack_bits(colmask))
+    np.testing.assert_array_equal(as_objects.astype(float), out)

@@ -45,6 +45,8 @@ PredictFn = Callable[[np.ndarray], np.ndarray]
 ESTIMATORS = SHAP_ESTIMATORS
 #: Default bound on synthetic rows per model call (the model client splits them further).
 DEFAULT_MAX_ROWS_PER_CALL = 200_000
+#: Default bound on the synthetic rows built at a time, in bytes (8 per feature value).
+DEFAULT_MAX_BLOCK_BYTES = 32 * 1024 * 1024
 
 
 @dataclass
@@ -67,9 +69,22 @@ class KernelShapResult:
 
 
 @dataclass
+class _Segment:
+    """Coalitions ``start..stop`` of record ``rid`` (a record too big for one block is split)."""
+
+    rid: int
+    plan: CoalitionPlan
+    start: int
+    stop: int
+
+    @property
+    def whole(self) -> bool:
+        return self.start == 0 and self.stop == self.plan.n_added
+
+
+@dataclass
 class _Pending:
-    record_ids: list[int]
-    plans: list[CoalitionPlan]
+    segments: list[_Segment]
     registration: Registration
     future: Future
 
@@ -121,6 +136,7 @@ def kernel_shap(
     estimator: str = "clarify",
     progress: Callable[[int, int], None] | None = None,
     max_rows_per_call: int = DEFAULT_MAX_ROWS_PER_CALL,
+    max_block_bytes: int = DEFAULT_MAX_BLOCK_BYTES,
 ) -> KernelShapResult:
     """Kernel SHAP values of ``records`` against ``baseline`` rows for the model ``predict``.
 
@@ -130,6 +146,11 @@ def kernel_shap(
     baseline, link=...)`` ``.shap_values(records, nsamples=num_samples or "auto",
     l1_reg=False)`` run right after ``np.random.seed(seed)``. ``seed=None`` draws fresh
     randomness. ``features_to_explain`` are column indices; see :func:`_players`.
+
+    Synthetic rows are built and sent in blocks of whole records, up to ``max_rows_per_call``
+    rows (give it the rows the endpoint takes per request times the requests kept in flight)
+    and at most ``max_block_bytes`` of feature values (8 bytes each); a record with more rows
+    than that is split over several blocks, so memory does not grow with features x records.
     """
     records = np.asarray(records)
     baseline = np.asarray(baseline)
@@ -156,7 +177,8 @@ def kernel_shap(
             features_to_explain,
             estimator,
             progress,
-            max_rows_per_call,
+            max(1, int(max_rows_per_call)),
+            max(1, int(max_block_bytes) // (8 * max(1, records.shape[1]))),
         )
 
 
@@ -171,8 +193,10 @@ def _kernel_shap(
     estimator: str,
     progress: Callable[[int, int], None] | None,
     max_rows_per_call: int,
+    max_block_rows: int,
 ) -> KernelShapResult:
     n_rec, n_cols = records.shape
+    max_rows_per_call = min(max_rows_per_call, max_block_rows)
     n_base = len(baseline)
     players, explained = _players(n_cols, features_to_explain)
     make_plan = clarify_plan if estimator == "clarify" else leverage_plan
@@ -197,7 +221,16 @@ def _kernel_shap(
             ctx["phi"] = np.zeros((n_rec, len(players), first.shape[1]))
         return ctx
 
-    def finish(pending: _Pending) -> None:
+    partial: dict[int, np.ndarray] = {}  # predictions of records split over blocks, so far
+
+    def solve(rid: int, plan: CoalitionPlan, y: np.ndarray) -> None:
+        got = first_results()
+        ey = coalition_values(y, weights, len(plan.weights))
+        var = np.nonzero(varying[rid])[0]
+        got["phi"][rid, var, :] = solve_record(plan, ey, got["fx"][rid], got["fnull"], use_logit, report)
+
+    def finish(pending: _Pending) -> int:
+        """Solve the records whose last coalitions were in this block; returns how many."""
         got = first_results()
         out = pending.future.result()
         if len(out) and out.shape[1] != got["fx"].shape[1]:
@@ -205,30 +238,41 @@ def _kernel_shap(
                 f"the model returned {out.shape[1]} scores per row, earlier {got['fx'].shape[1]}"
             )
         table = cache.predictions(pending.registration, out)
-        for rid, plan, idx in zip(pending.record_ids, pending.plans, pending.registration.index, strict=True):
-            ey = coalition_values(table[idx], weights, len(plan.weights))
-            var = np.nonzero(varying[rid])[0]
-            got["phi"][rid, var, :] = solve_record(plan, ey, got["fx"][rid], got["fnull"], use_logit, report)
+        solved = 0
+        for seg, idx in zip(pending.segments, pending.registration.index, strict=True):
+            if seg.whole:
+                solve(seg.rid, seg.plan, table[idx])
+                solved += 1
+                continue
+            if seg.start == 0:
+                partial[seg.rid] = np.empty((seg.plan.n_added, n_base, table.shape[1]))
+            partial[seg.rid][seg.start : seg.stop] = table[idx]
+            if seg.stop == seg.plan.n_added:
+                solve(seg.rid, seg.plan, partial.pop(seg.rid))
+                solved += 1
+        return solved
 
     done = 0
     single: list[tuple[int, int]] = []
     with ThreadPoolExecutor(max_workers=1) as pool:
         first_future = pool.submit(_call, predict, np.concatenate([baseline, records]), None)
         pending: _Pending | None = None
-        batch_ids: list[int] = []
-        batch_plans: list[CoalitionPlan] = []
+        batch: list[_Segment] = []
         batch_rows = 0
         # small first blocks get the model busy early; later blocks amortise per-call costs
         block_target = max(1, max_rows_per_call // 8)
 
         def submit() -> _Pending:
             nonlocal model_rows, model_calls
-            diffs = differing_columns(records[batch_ids], baseline)
+            ids = [seg.rid for seg in batch]
+            diffs = differing_columns(records[ids], baseline)
             colmasks = [
-                player_columns_mask(p.masks[: p.n_added], np.nonzero(varying[r])[0], players, n_cols)
-                for r, p in zip(batch_ids, batch_plans, strict=True)
+                player_columns_mask(
+                    seg.plan.masks[seg.start : seg.stop], np.nonzero(varying[seg.rid])[0], players, n_cols
+                )
+                for seg in batch
             ]
-            block = build_block(records, baseline, batch_ids, colmasks, diffs, need_keys=cache.shared)
+            block = build_block(records, baseline, ids, colmasks, diffs, need_keys=cache.shared)
             registration = cache.register(block)
             rows = registration.rows
             model_rows += len(rows)
@@ -237,7 +281,18 @@ def _kernel_shap(
                 future = pool.submit(_call, predict, rows, None)
             else:
                 future = _done()
-            return _Pending(list(batch_ids), list(batch_plans), registration, future)
+            return _Pending(list(batch), registration, future)
+
+        def flush() -> None:
+            nonlocal pending, batch, batch_rows, done, block_target
+            new = submit()
+            if pending is not None:
+                done += finish(pending)
+                if progress is not None:
+                    progress(done, n_rec)
+            pending = new
+            batch, batch_rows = [], 0
+            block_target = min(2 * block_target, max_rows_per_call)
 
         for rid in range(n_rec):
             var = np.nonzero(varying[rid])[0]
@@ -247,28 +302,21 @@ def _kernel_shap(
                 done += 1
                 continue
             plan = make_plan(len(var), num_samples, rng)
-            batch_ids.append(rid)
-            batch_plans.append(plan)
-            batch_rows += plan.n_added * n_base
-            if batch_rows >= block_target:
-                new = submit()
-                if pending is not None:
-                    finish(pending)
-                    done += len(pending.record_ids)
-                    if progress is not None:
-                        progress(done, n_rec)
-                pending = new
-                batch_ids, batch_plans, batch_rows = [], [], 0
-                block_target = min(2 * block_target, max_rows_per_call)
-        if batch_ids:
-            new = submit()
-            if pending is not None:
-                finish(pending)
-                done += len(pending.record_ids)
-            pending = new
+            start = 0
+            while start < plan.n_added:
+                # whole records per block, unless one record alone is more than a block holds
+                take = plan.n_added - start
+                if plan.n_added * n_base > max_block_rows:
+                    take = min(take, max(1, (max_block_rows - batch_rows) // n_base))
+                batch.append(_Segment(rid, plan, start, start + take))
+                batch_rows += take * n_base
+                start += take
+                if batch_rows >= block_target:
+                    flush()
+        if batch:
+            flush()
         if pending is not None:
-            finish(pending)
-            done += len(pending.record_ids)
+            done += finish(pending)
         got = first_results()
     fx, fnull, phi = got["fx"], got["fnull"], got["phi"]
     for rid, player in single:

@@ -18,10 +18,6 @@ _MATRIX_A = np.uint32(0x9908B0DF)
 _UPPER = np.uint32(0x80000000)
 _LOWER = np.uint32(0x7FFFFFFF)
 
-#: Largest number of players for which the compiled loop is used (masks are int64 bit sets).
-MAX_COMPILED_PLAYERS = 62
-
-
 @numba.njit(cache=True, nogil=True)
 def _mt_regenerate(key: np.ndarray) -> None:
     for kk in range(_N - _M):
@@ -37,48 +33,53 @@ def _mt_regenerate(key: np.ndarray) -> None:
 
 
 @numba.njit(cache=True, nogil=True)
-def _mt_next32(key: np.ndarray, pos: np.ndarray) -> np.uint32:
-    if pos[0] >= _N:
-        _mt_regenerate(key)
-        pos[0] = 0
-    y = key[pos[0]]
-    pos[0] += 1
-    y ^= y >> np.uint32(11)
-    y ^= (y << np.uint32(7)) & np.uint32(0x9D2C5680)
-    y ^= (y << np.uint32(15)) & np.uint32(0xEFC60000)
-    y ^= y >> np.uint32(18)
-    return y
-
-
-@numba.njit(cache=True, nogil=True)
-def _random_interval(key: np.ndarray, pos: np.ndarray, mx: int) -> int:
-    """numpy's legacy ``random_interval`` for ``mx < 2**32``: masked rejection sampling."""
-    if mx == 0:
-        return np.int64(0)
-    mask = np.uint32(mx)
-    mask |= mask >> np.uint32(1)
-    mask |= mask >> np.uint32(2)
-    mask |= mask >> np.uint32(4)
-    mask |= mask >> np.uint32(8)
-    mask |= mask >> np.uint32(16)
-    limit = np.uint32(mx)
-    while True:
-        value = _mt_next32(key, pos) & mask
-        if value <= limit:
-            return np.int64(value)
-
-
-@numba.njit(cache=True, nogil=True)
 def _permutation(key: np.ndarray, pos: np.ndarray, perm: np.ndarray) -> None:
-    """``RandomState.permutation(len(perm))`` written into ``perm``."""
+    """``RandomState.permutation(len(perm))`` written into ``perm``.
+
+    numpy's legacy shuffle: for i = n-1..1 swap i with ``random_interval(i)``, which draws
+    32-bit MT19937 outputs masked to the next power of two minus one until one is <= i. The
+    generator's position is kept in a local variable (written back at the end): through the
+    array it was reloaded on every draw, three times slower.
+    """
     n = perm.shape[0]
+    p = pos[0]
     for i in range(n):
         perm[i] = i
     for i in range(n - 1, 0, -1):
-        j = _random_interval(key, pos, i)
+        mask = np.uint32(i)
+        mask |= mask >> np.uint32(1)
+        mask |= mask >> np.uint32(2)
+        mask |= mask >> np.uint32(4)
+        mask |= mask >> np.uint32(8)
+        mask |= mask >> np.uint32(16)
+        limit = np.uint32(i)
+        while True:
+            if p >= _N:
+                _mt_regenerate(key)
+                p = 0
+            y = key[p]
+            p += 1
+            y ^= y >> np.uint32(11)
+            y ^= (y << np.uint32(7)) & np.uint32(0x9D2C5680)
+            y ^= (y << np.uint32(15)) & np.uint32(0xEFC60000)
+            y ^= y >> np.uint32(18)
+            value = y & mask
+            if value <= limit:
+                break
+        j = np.int64(value)
         t = perm[i]
         perm[i] = perm[j]
         perm[j] = t
+    pos[0] = p
+
+
+@numba.njit(cache=True, nogil=True)
+def _hash_words(words: np.ndarray) -> np.uint64:
+    h = np.uint64(0x243F6A8885A308D3)
+    for i in range(words.shape[0]):
+        h = (h ^ words[i]) * np.uint64(0x9E3779B97F4A7C15)
+        h ^= h >> np.uint64(29)
+    return h
 
 
 @numba.njit(cache=True, nogil=True)
@@ -95,17 +96,23 @@ def _random_coalitions(
 ) -> int:
     """shap's random sampling loop (``KernelExplainer.explain``), returning how many were added.
 
-    ``out_masks`` receives int64 bit sets (bit j = player j is present), ``out_weights`` the
-    raw counts (before shap's final rescaling).
+    ``out_masks`` (samples_left, words) receives each coalition as a bit set spread over
+    uint64 words (player j is bit j % 64 of word j // 64), so any number of players works;
+    ``out_weights`` the raw counts (before shap's final rescaling). Repeated draws are found
+    with an open-addressing hash table over the drawn masks (complements are not looked up,
+    as in shap).
     """
+    n_words = out_masks.shape[1]
     perm = np.empty(num_players, dtype=np.int64)
-    # open-addressing hash set of the drawn masks (masks are > 0): slot -> (mask, sample index)
     size = 1
     while size < 4 * (samples_left + 1):
         size *= 2
-    slot_keys = np.full(size, -1, dtype=np.int64)
-    slot_vals = np.zeros(size, dtype=np.int64)
-    full = (np.int64(1) << np.int64(num_players)) - np.int64(1)
+    slot_sample = np.full(size, -1, dtype=np.int64)  # slot -> index of the drawn mask, -1 = empty
+    full = np.full(n_words, np.uint64(0xFFFFFFFFFFFFFFFF), dtype=np.uint64)
+    tail = num_players - 64 * (n_words - 1)
+    if tail < 64:
+        full[n_words - 1] = (np.uint64(1) << np.uint64(tail)) - np.uint64(1)
+    m = np.zeros(n_words, dtype=np.uint64)
     added = 0
     ind_pos = 0
     n_ind = ind_set.shape[0]
@@ -113,31 +120,46 @@ def _random_coalitions(
         subset_size = ind_set[ind_pos] + num_full_subsets + 1
         ind_pos += 1
         _permutation(key, pos, perm)
-        m = np.int64(0)
+        m[:] = 0
         for t in range(subset_size):
-            m |= np.int64(1) << perm[t]
-        h = (m * np.int64(-7046029254386353131)) & (size - 1)
-        while slot_keys[h] != -1 and slot_keys[h] != m:
+            p = perm[t]
+            m[p >> 6] |= np.uint64(1) << np.uint64(p & 63)
+        h = np.int64(_hash_words(m) & np.uint64(size - 1))
+        while slot_sample[h] != -1:
+            s = slot_sample[h]
+            same = True
+            for w in range(n_words):
+                if out_masks[s, w] != m[w]:
+                    same = False
+                    break
+            if same:
+                break
             h = (h + 1) & (size - 1)
-        new_sample = slot_keys[h] == -1
+        new_sample = slot_sample[h] == -1
         if new_sample:
-            slot_keys[h] = m
-            slot_vals[h] = added
+            slot_sample[h] = added
             samples_left -= 1
-            out_masks[added] = m
+            out_masks[added, :] = m
             out_weights[added] = 1.0
             added += 1
         else:
-            out_weights[slot_vals[h]] += 1.0
+            out_weights[slot_sample[h]] += 1.0
         if samples_left > 0 and subset_size <= num_paired_subset_sizes:
             if new_sample:
                 samples_left -= 1
-                out_masks[added] = full ^ m
+                for w in range(n_words):
+                    out_masks[added, w] = full[w] ^ m[w]
                 out_weights[added] = 1.0
                 added += 1
             else:
-                out_weights[slot_vals[h] + 1] += 1.0
+                out_weights[slot_sample[h] + 1] += 1.0
     return added
+
+
+def words_to_bools(words: np.ndarray, num_players: int) -> np.ndarray:
+    """Bool (n, num_players) from bit sets held as uint64 words (bit j % 64 of word j // 64)."""
+    raw = np.ascontiguousarray(words, dtype="<u8").view(np.uint8).reshape(words.shape[0], -1)
+    return np.unpackbits(raw, axis=1, count=num_players, bitorder="little").view(bool)
 
 
 def random_coalitions(
@@ -148,72 +170,28 @@ def random_coalitions(
     num_paired_subset_sizes: int,
     remaining_weight_vector: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Draw the random coalitions of one record exactly as shap 0.51.0 does.
+    """Draw the random coalitions of one record exactly as shap 0.51.0 does, for any number of players.
 
     Returns ``(masks, counts)``: masks as a bool array (n_added, num_players), counts as the
     raw float weights before rescaling. Consumes ``rng`` exactly like shap consumes the
     global numpy RNG.
     """
     ind_set = rng.choice(len(remaining_weight_vector), 4 * samples_left, p=remaining_weight_vector)
-    if num_players <= MAX_COMPILED_PLAYERS:
-        name, key, pos, has_gauss, gauss = rng.get_state()
-        key = np.array(key, dtype=np.uint32)
-        pos_arr = np.array([pos], dtype=np.int64)
-        out_masks = np.zeros(samples_left, dtype=np.int64)
-        out_weights = np.zeros(samples_left, dtype=np.float64)
-        added = _random_coalitions(
-            key,
-            pos_arr,
-            ind_set.astype(np.int64),
-            num_players,
-            samples_left,
-            num_full_subsets,
-            num_paired_subset_sizes,
-            out_masks,
-            out_weights,
-        )
-        rng.set_state((name, key, int(pos_arr[0]), has_gauss, gauss))
-        bits = (out_masks[:added, None] >> np.arange(num_players, dtype=np.int64)[None, :]) & 1
-        return bits.astype(bool), out_weights[:added]
-    return _random_coalitions_python(
-        rng, ind_set, num_players, samples_left, num_full_subsets, num_paired_subset_sizes
+    name, key, pos, has_gauss, gauss = rng.get_state()
+    key = np.array(key, dtype=np.uint32)
+    pos_arr = np.array([pos], dtype=np.int64)
+    out_masks = np.zeros((samples_left, (num_players + 63) // 64), dtype=np.uint64)
+    out_weights = np.zeros(samples_left, dtype=np.float64)
+    added = _random_coalitions(
+        key,
+        pos_arr,
+        ind_set.astype(np.int64),
+        num_players,
+        samples_left,
+        num_full_subsets,
+        num_paired_subset_sizes,
+        out_masks,
+        out_weights,
     )
-
-
-def _random_coalitions_python(
-    rng: np.random.RandomState,
-    ind_set: np.ndarray,
-    num_players: int,
-    samples_left: int,
-    num_full_subsets: int,
-    num_paired_subset_sizes: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Interpreted version of :func:`_random_coalitions` for more than 62 players."""
-    masks: list[np.ndarray] = []
-    weights: list[float] = []
-    used: dict[bytes, int] = {}
-    ind_pos = 0
-    while samples_left > 0 and ind_pos < len(ind_set):
-        subset_size = int(ind_set[ind_pos]) + num_full_subsets + 1
-        ind_pos += 1
-        mask = np.zeros(num_players, dtype=bool)
-        mask[rng.permutation(num_players)[:subset_size]] = True
-        key = mask.tobytes()
-        new_sample = key not in used
-        if new_sample:
-            used[key] = len(masks)
-            samples_left -= 1
-            masks.append(mask)
-            weights.append(1.0)
-        else:
-            weights[used[key]] += 1.0
-        if samples_left > 0 and subset_size <= num_paired_subset_sizes:
-            if new_sample:
-                samples_left -= 1
-                masks.append(~mask)
-                weights.append(1.0)
-            else:
-                weights[used[key] + 1] += 1.0
-    if not masks:
-        return np.zeros((0, num_players), dtype=bool), np.zeros(0)
-    return np.array(masks), np.array(weights, dtype=np.float64)
+    rng.set_state((name, key, int(pos_arr[0]), has_gauss, gauss))
+    return words_to_bools(out_masks[:added], num_players), out_weights[:added]

@@ -14,8 +14,24 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-#: Maximum number of columns for which rows are identified by an int64 bit set.
-MAX_DEDUP_COLUMNS = 62
+from analyzer.explain.rowfill import fill_grid, fill_keys
+
+
+def pack_bits(flags: np.ndarray) -> np.ndarray:
+    """uint64 words (..., ceil(P/64)) of a bool array (..., P): column j is bit j % 64 of word j // 64."""
+    flags = np.asarray(flags, dtype=bool)
+    n_cols = flags.shape[-1]
+    n_words = max(1, (n_cols + 63) // 64)
+    packed = np.packbits(flags, axis=-1, bitorder="little")
+    padded = np.zeros((*flags.shape[:-1], 8 * n_words), dtype=np.uint8)
+    padded[..., : packed.shape[-1]] = packed
+    return padded.view("<u8")
+
+
+def unpack_bits(words: np.ndarray, n_cols: int) -> np.ndarray:
+    """uint8 0/1 matrix (R, n_cols) of bit sets held as uint64 words (R, W)."""
+    raw = np.ascontiguousarray(words, dtype="<u8").view(np.uint8).reshape(words.shape[0], -1)
+    return np.unpackbits(raw, axis=1, count=n_cols, bitorder="little")
 
 
 def _is_numeric(a: np.ndarray, b: np.ndarray) -> bool:
@@ -74,8 +90,9 @@ class SyntheticBlock:
 
     ``rows`` (R, P) are the block's candidate rows, distinct within each record, and
     ``row_record``/``row_baseline``/``row_keys`` say how each was made (record, baseline row,
-    bit set of the columns taken from the record). ``index[r]`` (n_added_r, N) indexes, for
-    record r of the block, the table ``concat(baseline predictions, predictions of rows)``.
+    bit set of the columns taken from the record, as (R, W) uint64 words). ``index[r]``
+    (n_added_r, N) indexes, for record r of the block, the table ``concat(baseline
+    predictions, predictions of rows)``.
     """
 
     rows: np.ndarray
@@ -105,132 +122,73 @@ def build_block(
 ) -> SyntheticBlock:
     """Distinct synthetic rows for the records ``record_ids`` with coalition column masks ``colmasks``.
 
-    ``diffs`` is :func:`differing_columns` for those records, in the same order. Without
-    ``need_keys`` the rows' provenance (``row_record`` etc.) is not returned when it is not
-    needed to build the rows.
+    ``diffs`` is :func:`differing_columns` for those records, in the same order. Rows are
+    identified by ``(b, S ∩ D_b)``, the column set held as uint64 words, so any number of
+    columns is deduplicated. The block's rows are counted first, then written once into one
+    array (:mod:`analyzer.explain.rowfill`). Without ``need_keys`` the rows' provenance
+    (``row_record`` etc.) is not returned.
     """
     n_base, n_cols = baseline.shape
-    if n_cols > MAX_DEDUP_COLUMNS:
-        return _build_block_plain(records, baseline, record_ids, colmasks)
-    pow2 = np.left_shift(np.int64(1), np.arange(n_cols, dtype=np.int64))
+    b_range = np.arange(n_base, dtype=np.int64)
     b_bits = max(1, int(n_base - 1).bit_length())
-    combine = n_cols + b_bits <= 62
-    rec_parts: list[np.ndarray] = []
-    b_parts: list[np.ndarray] = []
-    key_parts: list[np.ndarray] = []
-    row_parts: list[np.ndarray] = []
+    # per record: (rid, colmask or None, rows' baseline indices, rows' keys)
+    parts: list[tuple[int, np.ndarray | None, np.ndarray, np.ndarray]] = []
     index: list[np.ndarray] = []
     offset = n_base
-    b_range = np.arange(n_base, dtype=np.int64)
     for pos, (rid, colmask) in enumerate(zip(record_ids, colmasks, strict=True)):
-        colbits = colmask.astype(np.int64) @ pow2  # (K,)
-        diffbits = diffs[pos].astype(np.int64) @ pow2  # (N,)
-        keys = colbits[:, None] & diffbits[None, :]  # (K, N)
-        used_cols = np.bitwise_or.reduce(colbits) if len(colbits) else np.int64(0)
-        if not np.any(used_cols & ~diffbits):
+        colbits = pack_bits(colmask)  # (K, W)
+        diffbits = pack_bits(diffs[pos])  # (N, W)
+        n_words = colbits.shape[1]
+        keys = colbits[:, None, :] & diffbits[None, :, :]  # (K, N, W)
+        used_cols = np.bitwise_or.reduce(colbits, axis=0) if len(colbits) else np.zeros(n_words, np.uint64)
+        if not np.any(used_cols[None, :] & ~diffbits):
             # x differs from every baseline row in every column a coalition can take from x:
             # all (coalition, baseline row) pairs give distinct rows, none equal to a baseline row.
-            n_rows = keys.size
-            index.append(offset + np.arange(n_rows, dtype=np.int64).reshape(keys.shape))
-            row_parts.append(
-                np.where(colmask[:, None, :], records[rid][None, None, :], baseline[None]).reshape(
-                    n_rows, n_cols
-                )
-            )
-            if need_keys:
-                rec_parts.append(np.full(n_rows, rid, dtype=np.int64))
-                b_parts.append(np.tile(b_range, len(colbits)))
-                key_parts.append(keys.reshape(-1))
+            n_rows = len(colbits) * n_base
+            index.append(offset + np.arange(n_rows, dtype=np.int64).reshape(len(colbits), n_base))
+            parts.append((rid, colmask, np.tile(b_range, len(colbits)), keys.reshape(n_rows, n_words)))
             offset += n_rows
             continue
-        idx = np.empty(keys.shape, dtype=np.int64)
-        if combine:
-            combined = (keys << b_bits) | b_range[None, :]
+        flat = keys.reshape(-1, n_words)
+        if n_words == 1 and n_cols + b_bits <= 63:
+            # one int64 per (key, b): sorts fast
+            combined = (flat[:, 0].astype(np.int64) << b_bits) | np.tile(b_range, len(colbits))
             uniq, inv = np.unique(combined, return_inverse=True)
-            inv = inv.reshape(keys.shape)
-            ukeys = uniq >> b_bits
+            ukeys = (uniq >> b_bits).astype(np.uint64)[:, None]
             ub = uniq & ((1 << b_bits) - 1)
-            nonzero = ukeys != 0
-            slot = np.cumsum(nonzero) - 1 + offset
-            idx[:] = np.where(nonzero, slot, ub)[inv]
-            r_part, b_part, k_part = (
-                np.full(int(nonzero.sum()), rid, dtype=np.int64),
-                ub[nonzero],
-                ukeys[nonzero],
-            )
         else:
-            r_list, b_list, k_list = [], [], []
-            start = offset
-            for b in range(n_base):
-                uniq, inv = np.unique(keys[:, b], return_inverse=True)
-                nonzero = uniq != 0
-                slot = np.cumsum(nonzero) - 1 + start
-                idx[:, b] = np.where(nonzero, slot, b)[inv]
-                r_list.append(np.full(int(nonzero.sum()), rid, dtype=np.int64))
-                b_list.append(np.full(int(nonzero.sum()), b, dtype=np.int64))
-                k_list.append(uniq[nonzero])
-                start += int(nonzero.sum())
-            r_part, b_part, k_part = np.concatenate(r_list), np.concatenate(b_list), np.concatenate(k_list)
-        index.append(idx)
-        rec_parts.append(r_part)
-        b_parts.append(b_part)
-        key_parts.append(k_part)
-        row_parts.append(_rows_from_keys(records, baseline, [r_part], [b_part], [k_part], n_cols))
-        offset += len(k_part)
-    if not row_parts:
+            tagged = np.empty((flat.shape[0], n_words + 1), dtype=np.uint64)
+            tagged[:, 0] = np.tile(b_range, len(colbits))
+            tagged[:, 1:] = flat
+            row_ids = tagged.view(np.dtype((np.void, 8 * (n_words + 1)))).ravel()
+            _, first, inv = np.unique(row_ids, return_index=True, return_inverse=True)
+            ukeys = flat[first]
+            ub = tagged[first, 0].astype(np.int64)
+        nonzero = ukeys.any(axis=1)
+        slot = np.cumsum(nonzero) - 1 + offset
+        index.append(np.where(nonzero, slot, ub)[inv.reshape(-1)].reshape(keys.shape[:2]))
+        parts.append((rid, None, ub[nonzero], ukeys[nonzero]))
+        offset += int(nonzero.sum())
+    if not parts:
         return SyntheticBlock(baseline[:0], index)
-    rows = np.concatenate(row_parts)
-    if not need_keys or len(key_parts) != len(row_parts):
+    rows = np.empty((offset - n_base, n_cols), dtype=np.result_type(records, baseline))
+    start = 0
+    for rid, colmask, rows_b, rows_keys in parts:
+        stop = start + len(rows_b)
+        if colmask is not None:
+            fill_grid(rows[start:stop].reshape(len(colmask), n_base, n_cols), colmask, records[rid], baseline)
+        elif stop > start:
+            fill_keys(rows[start:stop], records[rid], baseline, rows_b, rows_keys)
+        start = stop
+    if not need_keys:
         return SyntheticBlock(rows, index)
     return SyntheticBlock(
-        rows, index, np.concatenate(rec_parts), np.concatenate(b_parts), np.concatenate(key_parts)
+        rows,
+        index,
+        np.concatenate([np.full(len(p[2]), p[0], dtype=np.int64) for p in parts]),
+        np.concatenate([p[2] for p in parts]),
+        np.concatenate([p[3] for p in parts]),
     )
-
-
-def _key_bits(keys: np.ndarray, n_cols: int) -> np.ndarray:
-    """uint8 0/1 matrix (R, n_cols) of the int64 bit sets ``keys`` (bit j = column j)."""
-    raw = np.ascontiguousarray(keys, dtype="<i8").view(np.uint8).reshape(-1, 8)[:, : (n_cols + 7) // 8]
-    return np.unpackbits(raw, axis=1, count=n_cols, bitorder="little")
-
-
-def _rows_from_keys(
-    records: np.ndarray,
-    baseline: np.ndarray,
-    rec_parts: list[np.ndarray],
-    b_parts: list[np.ndarray],
-    key_parts: list[np.ndarray],
-    n_cols: int,
-) -> np.ndarray:
-    """Rows ``baseline[b]`` with the columns set in ``key`` taken from ``records[rec]``."""
-    if not key_parts:
-        return baseline[:0]
-    keys = np.ascontiguousarray(np.concatenate(key_parts), dtype="<i8")
-    bits = _key_bits(keys, n_cols).view(bool)
-    rows = baseline[np.concatenate(b_parts)]
-    start = 0
-    for rec, part in zip(rec_parts, key_parts, strict=True):
-        if len(part):
-            stop = start + len(part)
-            np.copyto(rows[start:stop], records[rec[0]][None, :], where=bits[start:stop])
-            start = stop
-    return rows
-
-
-def _build_block_plain(
-    records: np.ndarray, baseline: np.ndarray, record_ids: list[int], colmasks: list[np.ndarray]
-) -> SyntheticBlock:
-    """Without deduplication (more than 62 columns): every (coalition, baseline row) pair."""
-    n_base = baseline.shape[0]
-    parts: list[np.ndarray] = []
-    index: list[np.ndarray] = []
-    offset = n_base
-    for rid, colmask in zip(record_ids, colmasks, strict=True):
-        rep = np.repeat(colmask, n_base, axis=0)
-        parts.append(np.where(rep, records[rid][None, :], np.tile(baseline, (len(colmask), 1))))
-        index.append((offset + np.arange(rep.shape[0], dtype=np.int64)).reshape(len(colmask), n_base))
-        offset += rep.shape[0]
-    rows = np.concatenate(parts) if parts else baseline[:0]
-    return SyntheticBlock(rows, index)
 
 
 def _column_codes(values: np.ndarray) -> np.ndarray:
@@ -286,8 +244,6 @@ class RowCache:
         self.max_rows = max_rows
         self.known: dict[int, int] | None = None
         both = np.concatenate([baseline, records]) if len(records) else baseline
-        if n_cols > MAX_DEDUP_COLUMNS:
-            return
         codes = np.empty(both.shape, dtype=np.int64)
         product = 1
         for j in range(n_cols):
@@ -322,7 +278,7 @@ class RowCache:
             lut = np.concatenate([np.arange(n_base, dtype=np.int64), ids])
             return Registration(block.rows, ids, [lut[i] for i in block.index], shared=False)
         n_cols = block.rows.shape[1]
-        bits = _key_bits(block.row_keys, n_cols).astype(np.int64)
+        bits = unpack_bits(block.row_keys, n_cols).astype(np.int64)
         delta = (self.rec_codes[block.row_record] - self.base_codes[block.row_baseline]) * self.radix
         row_keys = self.base_keys[block.row_baseline] + (bits * delta).sum(axis=1)
         uniq, first, inv = np.unique(row_keys, return_index=True, return_inverse=True)

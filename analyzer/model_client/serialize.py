@@ -128,10 +128,15 @@ def encode_csv(rows: np.ndarray) -> bytes:
 
 
 def encode_npy(rows: np.ndarray) -> bytes:
-    """Encode rows as ``numpy.save`` of a 2-D float64 array (local_endpoint fast path)."""
-    buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(rows, dtype=np.float64), allow_pickle=False)
-    return buf.getvalue()
+    """Encode rows as ``numpy.save`` of a 2-D float64 array (local_endpoint fast path).
+
+    The same bytes as ``np.save``, built with one copy of the data (``np.save`` into a
+    ``BytesIO`` copies a large array four to five times).
+    """
+    arr = np.ascontiguousarray(rows, dtype=np.float64)
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(arr))
+    return b"".join([header.getvalue(), memoryview(arr.reshape(-1)).cast("B")])
 
 
 def _dumps(value: Any, compact: bool = False) -> str:
