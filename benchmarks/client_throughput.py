@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +26,9 @@ import requests
 from analyzer.model_client import HttpTransport, ModelClient
 from analyzer.model_client.serialize import encode_csv, encode_npy
 from analyzer.plan import ClientSettings
-from local_endpoint.testing import save_sklearn_model, start_endpoint
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test helpers
+from _model_server import save_sklearn_model, start_endpoint
 
 N_FEATURES = 20
 ROUNDS = 3

@@ -5,7 +5,7 @@ Model: GradientBoostingClassifier (100 trees, depth 3) on ``make_classification(
 The server runs with one worker (``python -m local_endpoint serve``) on 127.0.0.1;
 the client is a keep-alive ``http.client`` connection. Request bodies are encoded before
 the timed loop (client encode time is reported in its own column); the response is
-decoded inside it, CSV with ``analyzer.numeric_csv`` as clarify-runner's model client does.
+decoded inside it, CSV with ``clarify_common.numeric_csv`` as clarify-runner's model client does.
 Medians over several calls; in each repetition the in-process call, the CSV request and the
 x-npy request run in turn, so the load of a shared machine
 weighs on all three alike.
@@ -36,9 +36,11 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test helpers
 
-from analyzer.numeric_csv import parse_numeric_csv  # noqa: E402
-from local_endpoint.testing import running_endpoint, save_sklearn_model  # noqa: E402
+from _model_server import running_endpoint, save_sklearn_model  # noqa: E402
+
+from clarify_common.numeric_csv import parse_numeric_csv  # noqa: E402
 
 BATCHES = (1, 100, 10_000, 100_000)
 

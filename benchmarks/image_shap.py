@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -47,7 +48,9 @@ from analyzer.explain.images.segments import (
 from analyzer.model_client import HttpTransport
 from analyzer.model_client.images import ImageModelClient
 from local_endpoint.image_testing import COLOURS, SHAPES, draw_shape, jittered, write_image_classifier_dir
-from local_endpoint.testing import start_endpoint
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test helpers
+from _model_server import start_endpoint
 
 SIZE = 224
 NUM_SEGMENTS = 20

@@ -43,7 +43,9 @@ from sklearn.ensemble import GradientBoostingClassifier
 from analyzer.explain import kernel_shap, kmeans_baseline
 from analyzer.model_client import HttpTransport, ModelClient
 from analyzer.model_client.serialize import encode_csv, encode_npy
-from local_endpoint.testing import save_sklearn_model, start_endpoint
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test helpers
+from _model_server import save_sklearn_model, start_endpoint
 
 MAX_BODY = int(6 * 1024 * 1024 * 0.9)
 #: (b) and (c) are measured this many times, alternating; the best of each is reported.

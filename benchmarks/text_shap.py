@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -52,7 +53,9 @@ from sklearn.pipeline import make_pipeline
 from analyzer.explain.text import Segmenter, TextShapSpec, explain_text
 from analyzer.model_client import HttpTransport, ModelClient
 from analyzer.model_client.serialize import encode_csv
-from local_endpoint.testing import start_endpoint
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test helpers
+from _model_server import start_endpoint
 
 DATA = Path(__file__).resolve().parents[1] / "examples" / "text_reviews" / "reviews.csv"
 MASK = "[MASK]"

@@ -39,7 +39,9 @@ from analyzer.explain.asymmetric_shapley import AsvSpec, explain_time_series
 from analyzer.model_client import HttpTransport, Reply
 from analyzer.model_client.forecast import ForecastEndpoint
 from local_endpoint.forecasting import save_forecaster
-from local_endpoint.testing import start_endpoint
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test helpers
+from _model_server import start_endpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 HORIZON = 10

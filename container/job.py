@@ -20,6 +20,7 @@ from typing import Any
 from analyzer.config import AnalysisConfig, ensure_supported, load_config
 from analyzer.endpoint import EndpointHandle
 from analyzer.errors import SUCCESS_MESSAGE, UserError, check_stop
+from analyzer.extras import require
 from analyzer.plan.build import PlanOptions, build_plan
 from analyzer.plan.defaults import DEFAULT_REPORT_TOLERANCE, DEFAULT_SHAP_ESTIMATOR
 from analyzer.plan.model import AnalysisPlan
@@ -41,6 +42,8 @@ def plan_job(
     from analyzer.datasets.header import read_header
 
     ensure_supported(cfg)
+    if cfg.methods.report is not None:  # before anything runs, not after the whole analysis
+        require("report")
     dataset_uri = cfg.dataset_uri or (str(data_uri) if data_uri is not None else None)
     if dataset_uri is None:
         raise UserError("No dataset: set dataset_uri in the analysis config or pass --data")
@@ -139,6 +142,9 @@ def run_job(
             stale.unlink()
         staging_parent = output_dir
     plan = plan_job(cfg, data_uri, PlanOptions(shap_estimator, report_tolerance))
+    from analyzer.preload import preload_for
+
+    preload_for(cfg)  # report and SHAP libraries import while data loads and the endpoint starts
     # the heavy modules (pandas, numpy) only once the plan holds: a config problem fails at once
     from analyzer.datasets.loader import load_planned
     from analyzer.runner import RunOptions, execute_plan

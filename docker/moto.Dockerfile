@@ -1,12 +1,16 @@
 # The AWS emulator for docker-compose.yml: moto (S3 + SageMaker control plane) on port 5000.
-# Built by scripts/build-image from the host-downloaded wheels (no network inside the build).
+# Built by scripts/build-image from the host-downloaded wheels pinned in requirements/moto.lock
+# (no network inside the build).
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
 FROM ${BASE_IMAGE} AS builder
-COPY docker/wheels/requirements-moto.txt /wheels/
+COPY requirements/moto.lock /wheels/
 COPY docker/wheels/deps/ /wheels/deps/
 RUN python3 -m venv /opt/venv \
- && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /wheels/deps -r /wheels/requirements-moto.txt \
+ && { /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /wheels/deps \
+        --require-hashes -r /wheels/moto.lock \
+      || { echo "ERROR: docker/wheels/deps/ lacks wheels of requirements/moto.lock (or a hash differs):" \
+                "run scripts/build-image, which downloads them" >&2; exit 1; }; } \
  && /opt/venv/bin/pip uninstall --yes --quiet pip setuptools
 
 FROM ${BASE_IMAGE}

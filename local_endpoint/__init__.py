@@ -2,8 +2,8 @@
 
 Start it with ``python -m local_endpoint serve --model-dir D --port P`` or
 :func:`local_endpoint.server.serve`; build the ASGI app with
-:func:`local_endpoint.app.create_app`; start one for tests with
-:func:`local_endpoint.testing.running_endpoint`.
+:func:`local_endpoint.app.create_app` (tests start one with ``tests/_model_server.py``).
+It imports nothing from ``analyzer`` or ``container``.
 
 **Only load trusted models**: joblib/pickle model files run arbitrary code when loaded.
 Prefer ``skops``, XGBoost JSON/UBJ and LightGBM text models (see :mod:`local_endpoint.models`).

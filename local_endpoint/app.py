@@ -41,7 +41,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from analyzer.numeric_csv import parse_numeric_csv
 from local_endpoint import encode as enc
 from local_endpoint import settings as settings_module
 from local_endpoint.decode import NPY, decode, media_type
@@ -163,7 +162,6 @@ def create_app(model_dir: str | Path | None = None) -> Starlette:
     model_dir = Path(model_dir) if model_dir else settings_module.server_settings().model_dir
     registry = ModelRegistry(model_dir)
     settings = Settings()
-    parse_numeric_csv(b"0\n")  # compile (or load from numba's cache) the CSV kernel before /ping
 
     if registry.default is not None:
         m = registry.default

@@ -35,7 +35,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = build_parser().parse_args(argv)
-    from local_endpoint.models import ModelLoadError
+    from local_endpoint.errors import ModelLoadError
     from local_endpoint.server import serve
 
     try:

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from analyzer.numeric_csv import parse_numeric_csv
+from clarify_common.numeric_csv import parse_numeric_csv
 from local_endpoint.errors import BadRequest, UnsupportedMediaType
 
 CSV = "text/csv"
@@ -123,8 +123,8 @@ def _csv_inferred(body: bytes | bytearray, read: pacsv.ReadOptions, parse: pacsv
 def decode_csv(body: bytes | bytearray) -> np.ndarray:
     """Parse headerless CSV (one record per line, RFC 4180 quoting) into a 2-D array.
 
-    Parsing is vectorised: :func:`analyzer.numeric_csv.parse_numeric_csv` (exact, several
-    threads, no GIL) for plain all-numeric bodies, otherwise ``pyarrow.csv`` (all columns as
+    Parsing is vectorised: :func:`clarify_common.numeric_csv.parse_numeric_csv` (exact; a
+    compiled kernel once it is loaded) for plain all-numeric bodies, otherwise ``pyarrow.csv`` (all columns as
     float64 first; on failure with column types inferred over the whole body, which also
     names the line at fault). Columns that are not numeric (strings, booleans, dates) are kept
     as ``str`` exactly as written. Empty numeric cells become NaN.

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
-from analyzer.numeric_csv import write_csv_table
+from clarify_common.numeric_csv import write_csv_table
 from local_endpoint.decode import CSV, JSON, JSONLINES, NPY
 from local_endpoint.errors import ModelFailure, NotAcceptable
 from local_endpoint.models import Prediction

@@ -1,10 +1,19 @@
-"""HTTP-level errors of the local endpoint: each carries the status code it answers with."""
+"""Errors of the local endpoint: each carries the HTTP status code it answers with.
+
+``local_endpoint`` depends on nothing in ``analyzer`` or ``container``, so these are its own
+types. Callers map them: ``clarify-runner serve`` and the image's ``serve`` role exit 1 on a
+:class:`ModelLoadError` (the model folder is the user's), the analyzer's model client sees the
+status codes.
+"""
 
 from __future__ import annotations
 
 
 class EndpointError(Exception):
-    """A request the endpoint refuses; ``status`` is the HTTP status code sent back."""
+    """Base class: a request the endpoint refuses, or a model it cannot load.
+
+    ``status`` is the HTTP status code sent back.
+    """
 
     status = 500
 
@@ -51,5 +60,15 @@ class UnsupportedMediaType(EndpointError):
 
 class ModelFailure(EndpointError):
     """The model raised or answered the wrong number of rows (500)."""
+
+    status = 500
+
+
+class ModelLoadError(EndpointError):
+    """The model folder holds no loadable model, or the model file is broken (500).
+
+    Raised at start-up (the server then exits 1) or, for a model of a multi-model folder
+    loaded on first use, answered as a :class:`ModelFailure` naming the target model.
+    """
 
     status = 500

@@ -32,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from analyzer.errors import ModelError
+from clarify_common.extras import missing_extra_message
+from local_endpoint.errors import ModelLoadError
 from local_endpoint.settings import MODEL_FILE, MODEL_FLAVOR, SKOPS_TRUSTED, server_settings
 from local_endpoint.text_input import TextInput, find_text_input, model_input
 
@@ -43,9 +44,10 @@ FLAVORS = ("sklearn", "skops", "xgboost", "lightgbm", "forecaster", "image")
 IMAGE_MANIFEST = "image_model.json"  # an image model folder (see local_endpoint.image_models)
 TARBALL = "model.tar.gz"
 
+#: The optional extra each flavour needs (``pip install 'clarify-runner[<extra>]'``).
+FLAVOR_EXTRAS = {"xgboost": "xgboost", "lightgbm": "lightgbm"}
 
-class ModelLoadError(ModelError):
-    """The folder holds no loadable model, or the model file is broken (a ``UserError``)."""
+__all__ = ["FLAVORS", "LoadedModel", "ModelLoadError", "Prediction", "detect_flavor", "load_model"]
 
 
 @dataclass
@@ -381,6 +383,10 @@ def load_model(location: str | Path) -> LoadedModel:
     flavor = flavor or detect_flavor(path)
     if flavor is None:
         raise ModelLoadError(f"cannot tell the flavour of {path}; set {FLAVOR_ENV}")
+    if flavor in FLAVOR_EXTRAS:
+        message = missing_extra_message(FLAVOR_EXTRAS[flavor], f"Serving the {flavor} model {path.name}")
+        if message is not None:
+            raise ModelLoadError(message)
     try:
         return _LOADERS[flavor](path)
     except ModelLoadError:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from local_endpoint.errors import BadRequest, ModelFailure, ModelNotFound
-from local_endpoint.models import LoadedModel, ModelLoadError, has_model, load_model
+from local_endpoint.errors import BadRequest, ModelFailure, ModelLoadError, ModelNotFound
+from local_endpoint.models import LoadedModel, has_model, load_model
 
 
 class ModelRegistry:

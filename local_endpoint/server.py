@@ -13,8 +13,12 @@ from pathlib import Path
 import uvicorn
 
 from local_endpoint.app import MODEL_DIR_ENV
-from local_endpoint.models import ModelLoadError
+from local_endpoint.errors import ModelLoadError
 from local_endpoint.settings import server_settings
+
+#: Seconds a worker may take to answer uvicorn's health check. uvicorn's 5 s default killed and
+#: restarted workers that were still importing scikit-learn on a loaded machine, over and over.
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def default_workers() -> int:
@@ -44,8 +48,7 @@ def serve(
 
     ``model_dir`` defaults to ``/opt/ml/model``; ``port`` to ``$SAGEMAKER_BIND_TO_PORT`` or
     8080; ``workers`` to ``$SAGEMAKER_MODEL_SERVER_WORKERS`` or the CPU count (max 4).
-    Raises :class:`~local_endpoint.models.ModelLoadError` (an ``analyzer.errors.ModelError``)
-    when the folder is missing or empty.
+    Raises :class:`~local_endpoint.errors.ModelLoadError` when the folder is missing or empty.
     """
     env = server_settings()
     model_dir = Path(model_dir or env.model_dir).resolve()
@@ -69,5 +72,6 @@ def serve(
         access_log=False,
         timeout_keep_alive=75,
         timeout_graceful_shutdown=30,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         log_level="info",
     )

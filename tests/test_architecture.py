@@ -3,12 +3,20 @@
 A rule names a package and the modules it must not import (at any depth of the import
 statement: ``import x.y`` and ``from x.y import z`` both count, including imports inside
 functions). Add a rule by adding a test that calls :func:`_violations`.
+
+Package rules: ``local_endpoint`` (the model server, installable and shippable alone) imports
+nothing from ``analyzer`` or ``container``; ``clarify_common`` (what the model server and the
+analyzer share) imports none of the three.
 """
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import REPO_ROOT
 
@@ -61,6 +69,32 @@ def _violations(package: str, forbidden: tuple[str, ...]) -> list[str]:
             if any(module == f or module.startswith(f + ".") for f in forbidden):
                 out.append(f"{path.relative_to(REPO_ROOT)}:{line} imports {module}")
     return out
+
+
+def test_local_endpoint_imports_nothing_from_analyzer_or_container() -> None:
+    assert _violations("local_endpoint", ("analyzer", "container")) == []
+
+
+def test_clarify_common_imports_none_of_the_packages_that_use_it() -> None:
+    assert _violations("clarify_common", ("analyzer", "container", "local_endpoint")) == []
+
+
+@pytest.mark.parametrize("package", ["local_endpoint", "clarify_common"])
+def test_every_module_imports_with_analyzer_and_container_absent(package: str) -> None:
+    """The same rule at run time: each module imports with ``analyzer``/``container`` blocked."""
+    modules = [
+        ".".join(p.relative_to(REPO_ROOT).with_suffix("").parts)
+        for p in sorted((REPO_ROOT / package).rglob("*.py"))
+        if p.name not in ("__main__.py", "csv_kernel.py")  # __main__ serves; the kernel compiles
+    ]
+    code = (
+        "import importlib, sys\n"
+        "sys.modules['analyzer'] = sys.modules['container'] = None\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name.removesuffix('.__init__'))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
 
 
 def test_bias_engine_does_no_io() -> None:

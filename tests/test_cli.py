@@ -177,8 +177,7 @@ def test_shap_estimator_flag_reaches_the_engine(tmp_path: Path, capfd: pytest.Ca
     the Clarify-identical and the leverage estimator give different local values."""
     import numpy as np
     import pandas as pd
-
-    from local_endpoint.testing import running_endpoint, write_sklearn_model_dir
+    from _model_server import running_endpoint, write_sklearn_model_dir
 
     model_dir = write_sklearn_model_dir(tmp_path / "model", n_features=4)
     rng = np.random.default_rng(0)

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import requests
 from _container_helpers import REGION, moto_server_fixture  # noqa: F401 - fixture
+from _model_server import running_endpoint, train_sklearn_classifier, write_sklearn_model_dir
 
 from analyzer.errors import ConfigError, JobStopped
 from container.endpoints import choose_backend, in_sagemaker_job, open_shadow_endpoint, registry
-from local_endpoint.testing import running_endpoint, train_sklearn_classifier, write_sklearn_model_dir
 
 
 def _predictor(**kw: object) -> SimpleNamespace:

@@ -9,6 +9,12 @@ import tarfile
 
 import numpy as np
 import pytest
+from _model_server import (
+    SlowClassifier,
+    make_classification_data,
+    train_sklearn_classifier,
+    write_sklearn_model_dir,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,12 +22,6 @@ from local_endpoint import decode as dec
 from local_endpoint import encode as enc
 from local_endpoint.errors import BadRequest, ModelFailure, NotAcceptable, UnsupportedMediaType
 from local_endpoint.models import FLAVOR_ENV, ModelLoadError, Prediction, load_model
-from local_endpoint.testing import (
-    SlowClassifier,
-    make_classification_data,
-    train_sklearn_classifier,
-    write_sklearn_model_dir,
-)
 
 # ----------------------------------------------------------------------------- decoding
 
@@ -276,9 +276,9 @@ def test_regressor_without_predict_proba(tmp_path) -> None:
 def test_skops_refuses_types_it_does_not_trust(tmp_path, monkeypatch) -> None:
     model, X = train_sklearn_classifier()
     folder = write_sklearn_model_dir(tmp_path, SlowClassifier(model, delay=0.0), fmt="skops")
-    with pytest.raises(ModelLoadError, match="local_endpoint.testing.SlowClassifier"):
+    with pytest.raises(ModelLoadError, match="_model_server.SlowClassifier"):
         load_model(folder)
-    monkeypatch.setenv("CLARIFY_RUNNER_SKOPS_TRUSTED", "local_endpoint.testing.SlowClassifier")
+    monkeypatch.setenv("CLARIFY_RUNNER_SKOPS_TRUSTED", "_model_server.SlowClassifier")
     loaded = load_model(folder)
     np.testing.assert_allclose(loaded.predict(X[:2]).probabilities, model.predict_proba(X[:2]))
 

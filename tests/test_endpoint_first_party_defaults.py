@@ -22,11 +22,11 @@ import numpy as np
 import pytest
 import xgboost
 from _endpoint_helpers import encode_records, invoke
+from _model_server import make_classification_data, running_endpoint, save_sklearn_model
 from sklearn.linear_model import LogisticRegression
 
 from local_endpoint import encode as enc
 from local_endpoint.models import load_model
-from local_endpoint.testing import make_classification_data, running_endpoint, save_sklearn_model
 
 
 def _csv_rows(body: bytes) -> list[list[float]]:

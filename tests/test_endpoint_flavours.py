@@ -9,9 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from _endpoint_helpers import CONTENT_TYPES, decode_rows, encode_records, invoke
+from _model_server import make_classification_data, running_endpoint, save_sklearn_model
 from botocore.config import Config
-
-from local_endpoint.testing import make_classification_data, running_endpoint, save_sklearn_model
 
 
 def _build_models(root):

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import requests
 from _endpoint_helpers import decode_rows, encode_records, invoke
-
-from local_endpoint.testing import (
+from _model_server import (
     PACKAGE_PARENT,
+    TESTS_DIR,
     SlowClassifier,
     free_port,
     start_endpoint,
@@ -48,7 +48,7 @@ def test_sigterm_lets_the_request_in_flight_finish_with_two_workers(tmp_path) ->
     folder = write_sklearn_model_dir(tmp_path / "model", SlowClassifier(model, delay=1.5))
     port = free_port()
     env = dict(os.environ, SAGEMAKER_BIND_TO_PORT=str(port), SAGEMAKER_MODEL_SERVER_WORKERS="2")
-    env["PYTHONPATH"] = str(PACKAGE_PARENT)
+    env["PYTHONPATH"] = os.pathsep.join([str(PACKAGE_PARENT), str(TESTS_DIR)])  # SlowClassifier
     log = tmp_path / "server.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(

@@ -19,8 +19,7 @@ from _endpoint_helpers import (
     invoke,
     records_to_csv,
 )
-
-from local_endpoint.testing import (
+from _model_server import (
     running_endpoint,
     save_sklearn_model,
     train_mixed_type_pipeline,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ from analyzer.datasets.images import (
     output_stem,
     white_noise,
 )
-from analyzer.errors import ConfigError, DatasetError, NotSupportedError
+from analyzer.errors import ConfigError, DatasetError
 from tests._dataset_helpers import aws  # noqa: F401
 
 
@@ -122,12 +123,10 @@ def test_output_stem() -> None:
 
 
 def test_missing_extra_is_named(monkeypatch) -> None:
-    real = extras.importlib.util.find_spec
-    monkeypatch.setattr(
-        extras.importlib.util, "find_spec", lambda name: None if name == "skimage" else real(name)
-    )
-    assert extras.missing_packages("image") == ["scikit-image"]
+    monkeypatch.setitem(sys.modules, "skimage", None)  # an import that fails
     with pytest.raises(
-        NotSupportedError, match=r"needs the optional package\(s\) scikit-image.*clarify-runner\[image\]"
+        extras.MissingExtraError,
+        match=r"^Image explanations \(dataset_type application/x-image\) needs the 'image' extra: "
+        r"pip install 'clarify-runner\[image\]' \(missing module: skimage\)$",
     ):
         extras.require_image_extra()

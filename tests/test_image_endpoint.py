@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 import requests
+from _model_server import running_endpoint
 from PIL import Image
 
 from analyzer.datasets.images import ImageRecord
@@ -28,7 +29,6 @@ from local_endpoint.image_testing import (
     write_image_classifier_dir,
     write_shape_detector_dir,
 )
-from local_endpoint.testing import running_endpoint
 from tests._image_helpers import LABELS, shapes_image
 
 

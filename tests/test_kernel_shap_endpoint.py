@@ -6,6 +6,7 @@ same seed) to 1e-12 relative, although every prediction now goes over HTTP.
 
 from __future__ import annotations
 
+import _model_server as testing
 import numpy as np
 import pytest
 
@@ -13,7 +14,6 @@ from analyzer.explain import kernel_shap
 from tests._explain_helpers import classifier, shap_reference
 from tests.test_kernel_shap import assert_same
 
-testing = pytest.importorskip("local_endpoint.testing", reason="local_endpoint is not available")
 model_client = pytest.importorskip("analyzer.model_client", reason="analyzer.model_client is not available")
 
 

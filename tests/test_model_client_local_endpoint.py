@@ -7,6 +7,7 @@ outputs.
 
 from __future__ import annotations
 
+import _model_server as testing
 import numpy as np
 import pytest
 
@@ -14,8 +15,6 @@ from analyzer.endpoint import EndpointHandle
 from analyzer.errors import ModelError
 from analyzer.model_client import HttpTransport, ModelClient, SageMakerRuntimeTransport
 from analyzer.plan import ClientSettings
-
-testing = pytest.importorskip("local_endpoint.testing", reason="local_endpoint is not available")
 
 FEATURES = ["f0", "f1", "f2", "f3"]
 

@@ -147,7 +147,7 @@ def test_validate_reports_config_and_data_problems_together(
 
 @pytest.fixture(scope="module")
 def model_and_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, pd.DataFrame, Path]]:
-    from local_endpoint.testing import make_classification_data, write_sklearn_model_dir
+    from _model_server import make_classification_data, write_sklearn_model_dir
 
     folder = tmp_path_factory.mktemp("plan_model")
     model_dir = write_sklearn_model_dir(folder / "model", n_features=4)
@@ -164,7 +164,7 @@ def model_and_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[A
 
 @pytest.fixture(scope="module")
 def csv_endpoint(model_and_data: tuple[Any, pd.DataFrame, Path]) -> Iterator[str]:
-    from local_endpoint.testing import running_endpoint
+    from _model_server import running_endpoint
 
     with running_endpoint(model_and_data[2]) as url:
         yield url
@@ -173,7 +173,7 @@ def csv_endpoint(model_and_data: tuple[Any, pd.DataFrame, Path]) -> Iterator[str
 @pytest.fixture(scope="module")
 def keyed_endpoint(model_and_data: tuple[Any, pd.DataFrame, Path]) -> Iterator[str]:
     """The same model answering ``{"predicted_label": ..., "probability": ...}`` records."""
-    from local_endpoint.testing import running_endpoint
+    from _model_server import running_endpoint
 
     env = {"SAGEMAKER_INFERENCE_OUTPUT": "predicted_label,probability"}
     with running_endpoint(model_and_data[2], env=env) as url:

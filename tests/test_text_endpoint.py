@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import requests
 import skops.io as sio
+from _model_server import start_endpoint
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -18,7 +19,6 @@ from analyzer.explain.text import TextShapSpec, explain_text
 from analyzer.model_client import HttpTransport, ModelClient
 from analyzer.model_client.serialize import encode_csv
 from local_endpoint.errors import BadRequest
-from local_endpoint.testing import start_endpoint
 from local_endpoint.text_input import TextInput, decode_text_records, find_text_input
 from tests.conftest import REPO_ROOT
 

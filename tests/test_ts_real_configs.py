@@ -20,13 +20,13 @@ from typing import Any
 
 import pytest
 import requests
+from _model_server import running_endpoint
 
 from analyzer.config import load_config
 from analyzer.model_client import HttpTransport
 from analyzer.output import write_analysis
 from analyzer.time_series import run_time_series
 from local_endpoint.forecasting import save_forecaster
-from local_endpoint.testing import running_endpoint
 from tests.conftest import CLARIFY_EXAMPLES, REPO_ROOT
 
 pytestmark = pytest.mark.slow

@@ -173,10 +173,10 @@ def build_block(
         return SyntheticBlock(baseline[:0], index)
     rows = np.empty((offset - n_base, n_cols), dtype=np.result_type(records, baseline))
     start = 0
-    for rid, colmask, rows_b, rows_keys in parts:
+    for rid, grid, rows_b, rows_keys in parts:
         stop = start + len(rows_b)
-        if colmask is not None:
-            fill_grid(rows[start:stop].reshape(len(colmask), n_base, n_cols), colmask, records[rid], baseline)
+        if grid is not None:
+            fill_grid(rows[start:stop].reshape(len(grid), n_base, n_cols), grid, records[rid], baseline)
         elif stop > start:
             fill_keys(rows[start:stop], records[rid], baseline, rows_b, rows_keys)
         start = stop

@@ -82,7 +82,7 @@ class ScoreParser(Protocol):
     """Reads one response body: scores ``(n, k)`` (and labels) for ``n`` request records."""
 
     label: Any
-    probability: Any
+    score: Any  # where the scores are (index or compiled JMESPath), None: the whole answer
 
     def scores(self, body: bytes, n_records: int) -> np.ndarray: ...
 
@@ -186,7 +186,7 @@ class ModelClient:
         self.feature_names = [str(n) for n in feature_names]
         self.content_type = settings.content_type
         self.accept_type = settings.response_type
-        self.parser: ScoreParser = response_parser or ResponseParser(
+        self.parser: ScoreParser = response_parser if response_parser is not None else ResponseParser(
             self.accept_type,
             settings.label,
             settings.score_locator,

@@ -220,7 +220,7 @@ class ForecastResponseParser:
     """
 
     label = None
-    probability = None
+    score = None
 
     def __init__(self, accept_type: str, forecast: str) -> None:
         if accept_type not in (JSON, JSONLINES):

@@ -188,7 +188,7 @@ class ImageModelClient(ModelClient):
         if mode != DETECTIONS:
             return super()._parse(body, n, mode, fast)
         text = decode_text(body)
-        locator = self.parser.probability
+        locator = self.parser.score
         if self.accept_type == JSONLINES:
             lines = [line for line in text.splitlines() if line.strip()]
             if len(lines) != n:

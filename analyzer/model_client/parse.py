@@ -17,7 +17,7 @@ import jmespath
 import numpy as np
 
 from analyzer.model_client.serialize import CSV, JSON, JSONLINES, NPY
-from analyzer.numeric_csv import parse_numeric_csv
+from clarify_common.numeric_csv import parse_numeric_csv
 
 ACCEPT_TYPES = (CSV, JSONLINES, JSON)
 
@@ -66,7 +66,7 @@ def _lines(text: str) -> list[str]:
 
 
 def _arrow_numeric(body: bytes) -> np.ndarray | None:
-    """Parse an all-numeric CSV body (numba fast path, else pyarrow); None if it is not one."""
+    """Parse an all-numeric CSV body (clarify_common, else pyarrow inferring types); None if it is not one."""
     plain = parse_numeric_csv(body)
     if plain is not None:
         return plain

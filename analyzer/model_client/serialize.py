@@ -136,7 +136,7 @@ def encode_npy(rows: np.ndarray) -> bytes:
     arr = np.ascontiguousarray(rows, dtype=np.float64)
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(arr))
-    return b"".join([header.getvalue(), memoryview(arr.reshape(-1)).cast("B")])
+    return b"".join([header.getvalue(), arr.reshape(-1).data.cast("B")])
 
 
 def _dumps(value: Any, compact: bool = False) -> str:

@@ -1,7 +1,10 @@
 """Clarify-style reports: ``<name>.ipynb``, ``<name>.html`` and ``<name>.pdf`` from one content source.
 
 Call :func:`write_reports` after ``analysis.json`` is written. It never raises for content
-problems: what fails is logged and named inside the report.
+problems: what fails is logged and named inside the report. The report needs the ``report``
+extra (``pip install 'clarify-runner[report]'``); without it :func:`write_reports` raises
+:class:`analyzer.extras.MissingExtraError` before writing anything. Importing this package
+costs nothing: its dependencies are imported when a report is written.
 """
 
 from __future__ import annotations
@@ -12,8 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import nbformat
-
+from analyzer.extras import require
 from analyzer.output import atomic_write_bytes, atomic_write_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,7 +61,11 @@ def write_reports(
     ``sections`` are extra :class:`~analyzer.report.document.Block` lists (e.g.
     :func:`analyzer.report.time_series.time_series_blocks`). ``local_shap_jsonl`` (text
     explanations' ``out.jsonl``) adds one record with its text units coloured by SHAP value.
+    Raises :class:`analyzer.extras.MissingExtraError` when the ``report`` extra is not installed.
     """
+    require("report")
+    import nbformat
+
     from analyzer.report.document import build_document
     from analyzer.report.html_render import render_html
     from analyzer.report.nb_glue import read_csv_guess_header

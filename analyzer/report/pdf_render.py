@@ -28,8 +28,14 @@ def print_html(html_text: str) -> str:
 
 def render_pdf(html_text: str) -> bytes:
     """The PDF bytes of ``html_text`` (print CSS applies: A4, page numbers, section page breaks)."""
-    import weasyprint
-    from weasyprint.urls import URLFetcher
+    try:
+        import weasyprint
+        from weasyprint.urls import URLFetcher
+    except OSError as exc:  # the module is there, the system libraries it loads are not
+        raise RuntimeError(
+            f"WeasyPrint cannot load its system libraries ({exc}); on Debian/Ubuntu: apt-get install "
+            "libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core"
+        ) from exc
 
     for name in ("weasyprint", "fontTools"):
         logging.getLogger(name).setLevel(logging.ERROR)

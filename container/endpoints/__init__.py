@@ -28,6 +28,7 @@ from pathlib import Path
 from analyzer import settings
 from analyzer.endpoint import EndpointHandle
 from analyzer.errors import ConfigError
+from analyzer.extras import require
 from analyzer.plan.model import EndpointTarget
 from analyzer.settings import runner_settings
 from container.endpoints.common import attr
@@ -65,6 +66,8 @@ def choose_backend(requested: str = "auto", *, opt_ml: str | os.PathLike[str] | 
             raise ConfigError(
                 f"unknown endpoint backend {requested!r}; use one of auto, {', '.join(BACKENDS)}"
             )
+        if requested == "docker":
+            require("docker", "The Docker shadow-endpoint backend (--backend docker)")
         return requested
     has_docker = docker_available()
     if in_sagemaker_job(opt_ml) and not has_docker:

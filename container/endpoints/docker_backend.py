@@ -26,6 +26,7 @@ from typing import Any
 from analyzer import settings
 from analyzer.endpoint import EndpointHandle
 from analyzer.errors import ModelError
+from analyzer.extras import require
 from analyzer.settings import runner_settings
 from container.endpoints import registry
 from container.endpoints.common import wait_for_ping
@@ -45,7 +46,11 @@ def owner_id() -> str:
 
 
 def docker_client(timeout: int = 60) -> Any:
-    """A Docker SDK client from the environment (``DOCKER_HOST`` or the default socket)."""
+    """A Docker SDK client from the environment (``DOCKER_HOST`` or the default socket).
+
+    Raises :class:`analyzer.extras.MissingExtraError` without the ``docker`` extra.
+    """
+    require("docker")
     import docker
 
     return docker.from_env(timeout=timeout)  # type: ignore[attr-defined]  # docker ships no stubs

@@ -27,7 +27,9 @@ from analyzer.report import write_reports  # noqa: E402
 from analyzer.report.time_series import time_series_blocks  # noqa: E402
 from analyzer.time_series import run_time_series  # noqa: E402
 from local_endpoint.forecasting import METADATA_FILE, save_forecaster  # noqa: E402
-from local_endpoint.testing import running_endpoint  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))  # the test helpers
+from _model_server import running_endpoint  # noqa: E402
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 from pathlib import Path
 
 from analyzer.config import parse_config
@@ -24,7 +25,9 @@ from analyzer.model_client import HttpTransport
 from analyzer.model_client.images import ImageModelClient
 from analyzer.output import write_analysis
 from analyzer.report import write_reports
-from local_endpoint.testing import running_endpoint
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))  # the test helpers
+from _model_server import running_endpoint
 
 HERE = Path(__file__).resolve().parent
 MODELS = {"classification": "classifier", "detection": "detector"}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -31,7 +32,9 @@ from analyzer.explain.text import (
 from analyzer.model_client import HttpTransport, ModelClient
 from analyzer.output import write_analysis
 from analyzer.report import write_reports
-from local_endpoint.testing import running_endpoint
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))  # the test helpers
+from _model_server import running_endpoint
 
 HERE = Path(__file__).resolve().parent
 

@@ -1,11 +1,9 @@
-"""Fast, exact parsing of all-numeric, headerless CSV into a float64 array, and fast writing.
+"""The compiled (numba) numeric CSV kernel: one pass over the bytes, no GIL, exact doubles.
 
-The shadow endpoint parses every request body and the model client every response, so
-the cost of turning ``0.12345678901234567,-3.5e-05`` into doubles sits on the hot path of
-every SHAP, PDP and bias run. General CSV readers (pyarrow, pandas) tokenise into
-string columns and convert afterwards; this module does one pass over the bytes with a
-numba kernel that holds no GIL, so a large body is cut at line boundaries and parsed on
-several threads at once.
+Imported only through :mod:`clarify_common.numeric_csv`, which loads it in a background
+thread the first time a CSV body is parsed (importing numba and loading the compiled code
+from numba's cache takes about a second; compiling it, when no cache exists, ten or more),
+and parses with pyarrow until it is ready.
 
 Results are exact: each number is converted with Clinger's fast path when its decimal
 mantissa and exponent allow it, otherwise with the Eisel-Lemire algorithm (as in the
@@ -16,30 +14,20 @@ Only the plain form is handled: numbers written as ``[-+]digits[.digits][(e|E)[-
 separated by ``,``, lines ended by ``\\n`` (or ``\\r\\n``), the same number of fields on
 every line, at most 19 significant digits, results that are normal doubles. For anything
 else (quotes, strings, empty fields, ``nan``, blank lines, a ragged line, subnormal or
-overflowing values) :func:`parse_numeric_csv` returns ``None`` and the caller uses its
-general reader, which also writes the error messages.
+overflowing values) :func:`parse_lines` returns -1 and the caller uses pyarrow.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pacsv
 from llvmlite import ir as llvm_ir
 from numba.core import types
 from numba.extending import intrinsic
 
-__all__ = ["parse_numeric_csv", "write_csv_table"]
-
-_PARALLEL_MIN_BYTES = 256 * 1024  # below this, one thread is faster than a hand-off
-_PARALLEL_MIN_ROWS = 4096  # the same for writing
-_MAX_THREADS = 4
-_executor: ThreadPoolExecutor | None = None
+__all__ = ["parse_lines"]
 
 # --------------------------------------------------------------------------- tables
 
@@ -218,7 +206,7 @@ def _digit_run(buf: np.ndarray, i: int, stop: int, w: np.uint64) -> tuple[int, n
 
 
 @numba.njit(cache=True, nogil=True)
-def _parse_lines(
+def parse_lines(
     buf: np.ndarray,
     start: int,
     stop: int,
@@ -298,87 +286,3 @@ def _parse_lines(
         r += 1
         c = 0
     return r - row0
-
-
-# --------------------------------------------------------------------------- public
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=_MAX_THREADS - 1, thread_name_prefix="numeric-csv")
-    return _executor
-
-
-def _threads_for(size: int) -> int:
-    if size < _PARALLEL_MIN_BYTES:
-        return 1
-    return max(1, min(_MAX_THREADS, os.cpu_count() or 1, size // _PARALLEL_MIN_BYTES))
-
-
-def parse_numeric_csv(body: bytes | bytearray, threads: int | None = None) -> np.ndarray | None:
-    """Parse a headerless all-numeric CSV body into a C-ordered ``(rows, columns)`` float64 array.
-
-    Parameters
-    ----------
-    body:
-        The CSV bytes, one record per line; the last line may lack its newline.
-    threads:
-        How many threads parse at once (the body is cut at line boundaries); default:
-        one per 256 KiB of body, at most the CPU count and 4.
-
-    Returns
-    -------
-    The array, or ``None`` when the body is not in the plain numeric form this parser
-    handles (see the module docstring); the caller then falls back to a general reader.
-    """
-    if not body:
-        return None
-    if not body.endswith(b"\n"):
-        body += b"\n"
-    n_cols = body.count(b",", 0, body.find(b"\n")) + 1
-    buf = np.frombuffer(body, dtype=np.uint8)
-    k = _threads_for(len(body)) if threads is None else max(1, threads)
-    bounds = [0]
-    for part in range(1, k):
-        cut = body.find(b"\n", len(body) * part // k) + 1
-        if bounds[-1] < cut < len(body):
-            bounds.append(cut)
-    bounds.append(len(body))
-    # Each part gets its own array, sized for its most rows (a line holds at least
-    # 2 * n_cols bytes); pages that are never written are never touched.
-    outs = [np.empty(((hi - lo) // (2 * n_cols) + 1, n_cols)) for lo, hi in zip(bounds[:-1], bounds[1:])]
-    jobs = [(buf, lo, hi, out, 0) for lo, hi, out in zip(bounds[:-1], bounds[1:], outs)]
-    futures = [_pool().submit(_parse_lines, *job) for job in jobs[1:]]
-    counts = [_parse_lines(*jobs[0])] + [f.result() for f in futures]
-    if any(n <= 0 for n in counts):
-        return None
-    if len(outs) == 1:
-        return outs[0][: counts[0]]
-    return np.concatenate([out[:n] for out, n in zip(outs, counts)])
-
-
-def _write_slice(table: pa.Table) -> bytes:
-    sink = pa.BufferOutputStream()
-    pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(include_header=False))
-    return sink.getvalue().to_pybytes()
-
-
-def write_csv_table(table: pa.Table, threads: int | None = None) -> bytes:
-    """Write an Arrow table as headerless CSV (pyarrow's writer: shortest round-trip floats).
-
-    Formatting doubles costs about 0.1 µs each, so a large table is cut into row slices
-    written on several threads (pyarrow holds no GIL while it writes); the bytes are the
-    same as one ``pyarrow.csv.write_csv`` call. ``threads`` defaults to one per 4,096 rows,
-    at most the CPU count and 4.
-    """
-    n = table.num_rows
-    if threads is None:
-        threads = min(_MAX_THREADS, os.cpu_count() or 1, n // _PARALLEL_MIN_ROWS)
-    k = max(1, threads)
-    if k <= 1 or n < 2:
-        return _write_slice(table)
-    edges = [n * part // k for part in range(k + 1)]
-    slices = [table.slice(lo, hi - lo) for lo, hi in zip(edges[:-1], edges[1:])]
-    futures = [_pool().submit(_write_slice, part) for part in slices[1:]]
-    return b"".join([_write_slice(slices[0])] + [f.result() for f in futures])

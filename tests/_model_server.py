@@ -1,8 +1,8 @@
-"""Test helpers: start the real endpoint in a subprocess, and write small trained model folders.
+"""Test helpers: start the real model server in a subprocess, and write small trained model folders.
 
-Typical use in a test::
+Kept out of the shipped packages (it was ``local_endpoint.testing``). Typical use in a test::
 
-    from local_endpoint.testing import running_endpoint, write_sklearn_model_dir
+    from _model_server import running_endpoint, write_sklearn_model_dir
 
     def test_something(tmp_path):
         model_dir = write_sklearn_model_dir(tmp_path / "model")
@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-PACKAGE_PARENT = Path(__file__).resolve().parents[1]
+TESTS_DIR = Path(__file__).resolve().parent
+PACKAGE_PARENT = TESTS_DIR.parent
 
 
 def free_port() -> int:
@@ -90,7 +91,9 @@ def start_endpoint(
     ``RuntimeError`` with the server log if it exits or does not answer within ``timeout`` s.
     """
     full_env = dict(os.environ)
-    full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), full_env.get("PYTHONPATH")]))
+    # The tests folder too: a pickled SlowClassifier names this module.
+    path = [str(PACKAGE_PARENT), str(TESTS_DIR), full_env.get("PYTHONPATH")]
+    full_env["PYTHONPATH"] = os.pathsep.join(filter(None, path))
     full_env.update(env or {})
     last_log = ""
     for _attempt in range(3):
@@ -231,7 +234,8 @@ def train_mixed_type_pipeline(X: np.ndarray, y: np.ndarray, categorical: list[in
 class SlowClassifier:
     """Wraps a classifier and sleeps ``delay`` seconds per call (for shutdown tests).
 
-    Pickled by reference to this module, so only usable where ``local_endpoint`` is importable.
+    Pickled by reference to this module (``_model_server``), so the server must find the tests
+    folder on its path (:func:`start_endpoint` puts it there).
     """
 
     def __init__(self, inner: Any, delay: float) -> None:

@@ -1,0 +1,88 @@
+"""Import, in a background thread, the libraries a job will need later, while it waits for its endpoint.
+
+A job spends its first seconds waiting for the shadow endpoint to answer ``/ping``; its own
+process is idle then. The report's libraries (matplotlib, WeasyPrint, Jinja2, nbformat: about
+1.5 s of imports) and the explanations' (scikit-learn's KMeans for the SHAP baseline: about a
+second) would otherwise be imported on the critical path, when the report and SHAP phases start.
+:func:`preload_for` starts one daemon thread that imports them; a later ``import`` of a module
+the thread is importing waits for it (Python's per-module import locks) and then finds it loaded.
+A module that fails to import is skipped silently: the real import later raises the error
+where it belongs (for example :class:`analyzer.extras.MissingExtraError` first).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from collections.abc import Iterable
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+__all__ = ["EXPLAIN_MODULES", "REPORT_MODULES", "modules_for", "preload", "preload_for"]
+
+#: What the report needs (``methods.report``).
+REPORT_MODULES = (
+    "matplotlib.figure",
+    "matplotlib.font_manager",
+    "jinja2",
+    "nbformat",
+    "weasyprint",
+    "analyzer.report.document",
+    "analyzer.report.html_render",
+    "analyzer.report.notebook",
+    "analyzer.report.pdf_render",
+)
+#: What SHAP and PDP need (``methods.shap``, ``methods.pdp``).
+EXPLAIN_MODULES = ("analyzer.explain",)
+
+
+class _Methods(Protocol):
+    @property
+    def shap(self) -> object | None: ...
+
+    @property
+    def pdp(self) -> object | None: ...
+
+    @property
+    def report(self) -> object | None: ...
+
+
+class _Config(Protocol):
+    @property
+    def methods(self) -> _Methods: ...
+
+
+def _import_all(modules: tuple[str, ...]) -> None:
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # noqa: BLE001 - the real import raises it later, where it belongs
+            log.debug("preload: %s not imported (%s: %s)", name, type(exc).__name__, exc)
+
+
+def preload(modules: Iterable[str]) -> threading.Thread:
+    """Start a daemon thread that imports ``modules`` in order; returns it (already started)."""
+    thread = threading.Thread(
+        target=_import_all, args=(tuple(modules),), name="clarify-runner-preload", daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def modules_for(cfg: _Config) -> list[str]:
+    """The modules the methods of ``cfg`` will import (explanations first: they run first)."""
+    methods = cfg.methods
+    modules: list[str] = []
+    if methods.shap is not None or methods.pdp is not None:
+        modules += EXPLAIN_MODULES
+    if methods.report is not None:
+        modules += REPORT_MODULES
+    return modules
+
+
+def preload_for(cfg: _Config) -> threading.Thread | None:
+    """Start importing what the methods of ``cfg`` need; call it before starting the endpoint."""
+    modules = modules_for(cfg)
+    return preload(modules) if modules else None
