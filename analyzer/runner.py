@@ -79,7 +79,8 @@ class _State:
     shap_files: dict[str, Path] = field(default_factory=dict)
     shap_importance: pd.Series | None = None
     endpoint: EndpointHandle | None = None
-    report_sections: list[Any] = field(default_factory=list)
+    #: Report sections, built only when the report is written (after the endpoint is released).
+    report_sections: list[Callable[[], list[Any]]] = field(default_factory=list)
 
     def require_client(self) -> ModelClient:
         assert self.client is not None, "the plan needs the model but no client was opened"
@@ -351,7 +352,7 @@ def _time_series(state: _State, job: TimeSeriesJob) -> dict[str, Any]:
     if state.plan.report is not None:  # Clarify writes no report for time series; ours gets a section
         from analyzer.report.time_series import time_series_blocks
 
-        state.report_sections += time_series_blocks(run.result)
+        state.report_sections.append(lambda: time_series_blocks(run.result))
     return run.section
 
 
@@ -398,7 +399,7 @@ def _report(
         local_shap_csv=state.shap_files.get("out.csv"),
         baseline_csv=state.shap_files.get("baseline.csv"),
         tolerance=report.tolerance,
-        sections=state.report_sections or None,
+        sections=[block for build in state.report_sections for block in build()] or None,
     )
     for p in written:
         logger.info("Report '%s' generated successfully.", p.name)
