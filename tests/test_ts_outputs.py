@@ -12,11 +12,11 @@ from analyzer.config import parse_config
 from analyzer.errors import ConfigError
 from analyzer.explain.asv_outputs import asv_section, item_line
 from analyzer.explain.asymmetric_shapley import AsvResult, AttributionEntry, ItemAttribution
+from analyzer.output_time_series import write_asv_outputs
+from analyzer.plan.time_series import TimeSeriesJob
 from analyzer.report.document import build_document
 from analyzer.report.html_render import render_html
 from analyzer.report.time_series import time_series_blocks
-from analyzer.output_time_series import write_asv_outputs
-from analyzer.plan.time_series import TimeSeriesJob
 from analyzer.time_series import asv_spec, plan_for
 from tests.conftest import CLARIFY_EXAMPLES
 

@@ -59,7 +59,9 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     save_forecaster(model, work / "byom")
     common = {"target": "target_value", "related": DEEPAR_RELATED, "static": DEEPAR_STATIC, "horizon": 14}
     train_rows = generate_data.generate(item_ids=["x", "y", "z"], steps=90, seed=1, **common)
-    model = train_model.train(train_rows, target_lags=10, related_past=3, related_future=14, components=60, **common)
+    model = train_model.train(
+        train_rows, target_lags=10, related_past=3, related_future=14, components=60, **common
+    )
     save_forecaster(model, work / "deepar")
     (work / "deepar.json").write_text(
         json.dumps(generate_data.generate(item_ids=["mosfets", "interpol"], steps=40, seed=2, **common))
