@@ -2,8 +2,8 @@
 
 The two real time-series configs (Clarify's BYOM and DeepAR notebooks, unchanged files) run
 with ``clarify-runner run --endpoint-url`` against the example forecaster served by a real
-local_endpoint process; the forecasting example runs through the normal shadow-endpoint
-path (``--backend subprocess --models-file``). ``analysis.json`` and ``out.jsonl`` must have
+local_endpoint process; the forecasting example runs as a processing job through the normal
+shadow-endpoint path (``--backend subprocess --models-file``). ``analysis.json`` and ``out.jsonl`` must have
 the real examples' structure key for key. ``validate`` and ``run`` must find a bad
 time-series config while planning, before any endpoint starts.
 """
@@ -161,32 +161,6 @@ def test_run_deepar_config_with_static_covariates(models: dict[str, Path], tmp_p
         _assert_efficient(line, forecasts[line["item_id"]])
 
 
-def test_run_example_through_the_shadow_endpoint(models: dict[str, Path], tmp_path: Path) -> None:
-    """``predictor.model_name`` resolved by a models file, served by a local_endpoint subprocess."""
-    models_file = tmp_path / "models.json"
-    models_file.write_text(json.dumps({"forecasting-example": {"model_data_url": str(models["example"])}}))
-    out = tmp_path / "out"
-    code = _run(
-        EXAMPLE / "analysis_config.json", EXAMPLE / "data" / "stores.json", out,
-        "--backend", "subprocess", "--models-file", str(models_file),
-    )  # fmt: skip
-    assert code == 0
-    analysis = json.loads((out / "analysis.json").read_text())
-    assert analysis == {
-        "version": "1.0",
-        "explanations": {
-            "asymmetric_shapley_value": {
-                "direction": "chronological",
-                "granularity": "fine_grained",
-                "explanation_results_path": str(out.resolve() / RESULTS),
-            }
-        },
-    }
-    lines = _lines(out / RESULTS)
-    assert [x["item_id"] for x in lines] == [f"store_{i}" for i in range(1, 7)]
-    assert not (out / "report.html").exists()  # no methods.report in the example config
-
-
 def _bad_byom(tmp_path: Path, *, sdk_rule: bool = True) -> Path:
     """The BYOM config with problems the plan finds (and one the SDK's rules find)."""
     doc = json.loads(BYOM_CONFIG.read_text())
@@ -265,3 +239,48 @@ def test_validate_requires_a_static_baseline_when_the_model_gets_static_covariat
     path.write_text(json.dumps(doc))
     problems = validate_problems(str(path), str(tmp_path / "absent.json"), None)
     assert len(problems) == 1 and "absent.json" in problems[0]  # only the missing data file
+
+
+def test_processing_job_writes_the_s3_results_path(
+    models: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a processing job, ``explanation_results_path`` is the ``analysis_result`` S3Uri (Clarify's)."""
+    import logging
+
+    from container.processing_job import main as processing_main
+
+    root = tmp_path / "opt_ml"
+    config_dir, data_dir = root / "processing" / "input" / "config", root / "processing" / "input" / "data"
+    output_dir = root / "processing" / "output"
+    for folder in (config_dir, data_dir, output_dir, root / "config"):
+        folder.mkdir(parents=True)
+    (config_dir / "analysis_config.json").write_text((EXAMPLE / "analysis_config.json").read_text())
+    stores = json.loads((EXAMPLE / "data" / "stores.json").read_text())
+    (data_dir / "stores.json").write_text(json.dumps([r for r in stores if r["item_id"] == "store_2"]))
+    resources = {"current_host": "algo-1", "hosts": ["algo-1"]}
+    (root / "config" / "resourceconfig.json").write_text(json.dumps(resources))
+    s3_uri = "s3://sagemaker-us-west-2-123456789012/forecasting/output"
+    job = {
+        "ProcessingOutputConfig": {
+            "Outputs": [
+                {"OutputName": "analysis_result", "S3Output": {"LocalPath": str(output_dir), "S3Uri": s3_uri}}
+            ]
+        }
+    }
+    (root / "config" / "processingjobconfig.json").write_text(json.dumps(job))
+    models_file = tmp_path / "models.json"
+    models_file.write_text(json.dumps({"forecasting-example": {"model_data_url": str(models["example"])}}))
+    monkeypatch.setenv("CLARIFY_RUNNER_OPT_ML", str(root))
+    for var in ("CLARIFY_RUNNER_CONFIG", "CLARIFY_RUNNER_DATA", "CLARIFY_RUNNER_OUTPUT"):
+        monkeypatch.delenv(var, raising=False)
+    log = logging.getLogger()
+    handlers, level = log.handlers[:], log.level
+    try:
+        assert processing_main(["--backend", "subprocess", "--models-file", str(models_file)]) == 0
+    finally:
+        log.handlers[:] = handlers
+        log.setLevel(level)
+    analysis = json.loads((output_dir / "analysis.json").read_text())
+    section = analysis["explanations"]["asymmetric_shapley_value"]
+    assert section["explanation_results_path"] == f"{s3_uri}/{RESULTS.as_posix()}"
+    assert [x["item_id"] for x in _lines(output_dir / RESULTS)] == ["store_2"]
