@@ -34,6 +34,7 @@ from analyzer.plan.model import (
     AnalysisPlan,
     BiasJob,
     ClusteredBaseline,
+    ImageShapJob,
     InlineBaseline,
     PdpJob,
     ShapJob,
@@ -119,7 +120,10 @@ def execute_plan(
             raise ValueError("the plan needs model predictions but no endpoint was given")
         from analyzer.model_client import ModelClient
 
-        client = ModelClient.for_endpoint(
+        client_type = ModelClient
+        if plan.job(ImageShapJob) is not None:
+            from analyzer.model_client.images import ImageModelClient as client_type
+        client = client_type.for_endpoint(
             endpoint, plan.model.client, feature_names=plan.dataset.feature_columns
         )
     state = _State(plan, dataset, Path(output_dir), client, options)
@@ -147,7 +151,7 @@ def _job_name(job: AnalysisJob) -> str:
     match job:
         case BiasJob():
             return f"{job.stage}_bias"
-        case ShapJob():
+        case ShapJob() | ImageShapJob():
             return "shap"
         case PdpJob():
             return "pdp"
@@ -161,6 +165,8 @@ def _run_job(state: _State, job: AnalysisJob) -> None:
             state.analysis[job.section] = _bias(state, job)
         case ShapJob():
             state.explanations["kernel_shap"] = _kernel_shap(state, job)
+        case ImageShapJob():
+            state.explanations["image_shap"] = _image_shap(state, job)
         case PdpJob():
             state.explanations["pdp"] = _pdp(state, job)
         case _:
@@ -276,6 +282,26 @@ def _kernel_shap(state: _State, job: ShapJob) -> dict[str, Any]:
     # Global importance per explained feature, summed over labels, for PDP's top_k_features.
     state.shap_importance = pd.Series(np.abs(global_values).sum(axis=1), index=explained)
     return section
+
+
+def _image_shap(state: _State, job: ImageShapJob) -> dict[str, Any]:
+    from analyzer.image_job import run_image_shap
+    from analyzer.model_client.images import ImageModelClient
+
+    _banner("Calculating SHAP values (images)")
+    client = state.require_client()
+    assert isinstance(client, ImageModelClient)
+    run = run_image_shap(
+        job,
+        state.dataset.uri,
+        [str(name) for name in state.dataset.frame["image"]],
+        client,
+        state.output_dir,
+        after_image=lambda: check_stop(state.options.stop_event),
+    )
+    for p in run.files:
+        logger.info("Wrote %s", p.relative_to(state.output_dir))
+    return run.section
 
 
 def _as_rows(frame: pd.DataFrame) -> np.ndarray:

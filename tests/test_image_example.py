@@ -38,7 +38,7 @@ def test_committed_images_and_configs_are_reproducible(tmp_path) -> None:
 
 @pytest.mark.slow
 def test_detection_example_end_to_end(tmp_path) -> None:
-    from local_endpoint.image_testing import write_shape_detector_dir
+    from tests._image_models import write_shape_detector_dir
 
     write_shape_detector_dir(tmp_path / "model" / "detector")
     analysis = _module("run_example").run("detection", tmp_path / "model", tmp_path / "out")

@@ -161,6 +161,8 @@ def read_header(cfg: AnalysisConfig, uri: str) -> DatasetHeader:
         DatasetError: a file cannot be found or read, or ``headers`` does not fit the data.
         NotSupportedError: the dataset type is not tabular.
     """
+    if cfg.dataset_type.lower() == "application/x-image":
+        return DatasetHeader(columns=())  # images have no columns; they are listed when loaded
     kind = tabular_type(cfg)
     headers = _checked_headers(cfg.headers, "headers")
     label_col = pred_col = None

@@ -23,6 +23,7 @@ from analyzer.datasets.header import DatasetHeader
 from analyzer.errors import ConfigError, DatasetError, NotSupportedError
 from analyzer.plan import defaults
 from analyzer.plan.dataset import plan_dataset
+from analyzer.plan.images import image_dataset_plan, is_image_job, plan_image_job
 from analyzer.plan.model import (
     AnalysisJob,
     AnalysisPlan,
@@ -108,7 +109,13 @@ def _plan(
     cfg: AnalysisConfig, header: DatasetHeader, data_uri: str, options: PlanOptions
 ) -> tuple[AnalysisPlan | None, _Problems]:
     problems = _Problems()
-    dataset, dataset_problems = plan_dataset(cfg, header, data_uri)
+    image = is_image_job(cfg)
+    dataset: DatasetPlan | None
+    dataset_problems: list[str] = []
+    if image:
+        dataset = image_dataset_plan(cfg, data_uri)
+    else:
+        dataset, dataset_problems = plan_dataset(cfg, header, data_uri)
     problems.dataset += dataset_problems
     if dataset is None:
         return None, problems  # no feature column known: nothing else can be checked
@@ -120,7 +127,10 @@ def _plan(
         if bias is not None:
             jobs.append(bias)
     shap = _shap_job(cfg, dataset, options, label_headers, problems)
-    if shap is not None:
+    if image:
+        image_job = plan_image_job(cfg, model.client if model is not None else None, problems.config)
+        jobs += [image_job] if image_job is not None else []
+    elif shap is not None:
         jobs.append(shap)
     pdp = _pdp_job(cfg, dataset, label_headers, problems)
     if pdp is not None:
@@ -320,7 +330,7 @@ def _model_plan(cfg: AnalysisConfig, dataset: DatasetPlan, problems: _Problems) 
     if content_type is None or accept_type is None:
         return None  # reported by the config checks (content_type required for this dataset_type)
     needs_model = cfg.needs_predictor()
-    if needs_model and content_type not in _CLIENT_CONTENT_TYPES:
+    if needs_model and content_type not in _CLIENT_CONTENT_TYPES and not is_image_job(cfg):
         raise NotSupportedError(
             f"predictor.content_type {content_type!r} is not supported for tabular data; "
             f"use one of {', '.join(_CLIENT_CONTENT_TYPES)}"
