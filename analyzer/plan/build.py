@@ -23,7 +23,7 @@ from analyzer.datasets.header import DatasetHeader
 from analyzer.errors import ConfigError, DatasetError, NotSupportedError
 from analyzer.plan import defaults
 from analyzer.plan.dataset import plan_dataset
-from analyzer.plan.images import image_dataset_plan, is_image_job, plan_image_job
+from analyzer.plan.images import is_image_job, plan_image_job
 from analyzer.plan.model import (
     AnalysisJob,
     AnalysisPlan,
@@ -109,13 +109,7 @@ def _plan(
     cfg: AnalysisConfig, header: DatasetHeader, data_uri: str, options: PlanOptions
 ) -> tuple[AnalysisPlan | None, _Problems]:
     problems = _Problems()
-    image = is_image_job(cfg)
-    dataset: DatasetPlan | None
-    dataset_problems: list[str] = []
-    if image:
-        dataset = image_dataset_plan(cfg, data_uri)
-    else:
-        dataset, dataset_problems = plan_dataset(cfg, header, data_uri)
+    dataset, dataset_problems = plan_dataset(cfg, header, data_uri)
     problems.dataset += dataset_problems
     if dataset is None:
         return None, problems  # no feature column known: nothing else can be checked
@@ -127,7 +121,7 @@ def _plan(
         if bias is not None:
             jobs.append(bias)
     shap = _shap_job(cfg, dataset, options, label_headers, problems)
-    if image:
+    if is_image_job(cfg):
         image_job = plan_image_job(cfg, model.client if model is not None else None, problems.config)
         jobs += [image_job] if image_job is not None else []
     elif shap is not None:
