@@ -151,10 +151,12 @@ def _job_name(job: AnalysisJob) -> str:
     match job:
         case BiasJob():
             return f"{job.stage}_bias"
-        case ShapJob() | ImageShapJob():
+        case ShapJob():
             return "shap"
         case PdpJob():
             return "pdp"
+        case ImageShapJob():
+            return "shap"
         case _:
             assert_never(job)
 
@@ -165,10 +167,10 @@ def _run_job(state: _State, job: AnalysisJob) -> None:
             state.analysis[job.section] = _bias(state, job)
         case ShapJob():
             state.explanations["kernel_shap"] = _kernel_shap(state, job)
-        case ImageShapJob():
-            state.explanations["image_shap"] = _image_shap(state, job)
         case PdpJob():
             state.explanations["pdp"] = _pdp(state, job)
+        case ImageShapJob():
+            state.explanations["image_shap"] = _image_shap(state, job)
         case _:
             assert_never(job)
 
@@ -284,26 +286,6 @@ def _kernel_shap(state: _State, job: ShapJob) -> dict[str, Any]:
     return section
 
 
-def _image_shap(state: _State, job: ImageShapJob) -> dict[str, Any]:
-    from analyzer.image_job import run_image_shap
-    from analyzer.model_client.images import ImageModelClient
-
-    _banner("Calculating SHAP values (images)")
-    client = state.require_client()
-    assert isinstance(client, ImageModelClient)
-    run = run_image_shap(
-        job,
-        state.dataset.uri,
-        [str(name) for name in state.dataset.frame["image"]],
-        client,
-        state.output_dir,
-        after_image=lambda: check_stop(state.options.stop_event),
-    )
-    for p in run.files:
-        logger.info("Wrote %s", p.relative_to(state.output_dir))
-    return run.section
-
-
 def _as_rows(frame: pd.DataFrame) -> np.ndarray:
     values = frame.to_numpy()
     if all(pd.api.types.is_numeric_dtype(t) for t in frame.dtypes):
@@ -341,6 +323,26 @@ def _pdp(state: _State, job: PdpJob) -> list[dict[str, Any]]:
         for entry in section:
             entry["label_headers"] = names
     return section
+
+
+def _image_shap(state: _State, job: ImageShapJob) -> dict[str, Any]:
+    from analyzer.image_job import run_image_shap
+    from analyzer.model_client.images import ImageModelClient
+
+    _banner("Calculating SHAP values (images)")
+    client = state.require_client()
+    assert isinstance(client, ImageModelClient)
+    run = run_image_shap(
+        job,
+        state.dataset.uri,
+        [str(name) for name in state.dataset.frame["image"]],
+        client,
+        state.output_dir,
+        after_image=lambda: check_stop(state.options.stop_event),
+    )
+    for p in run.files:
+        logger.info("Wrote %s", p.relative_to(state.output_dir))
+    return run.section
 
 
 def _report(

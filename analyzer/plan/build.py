@@ -121,14 +121,14 @@ def _plan(
         if bias is not None:
             jobs.append(bias)
     shap = _shap_job(cfg, dataset, options, label_headers, problems)
-    if is_image_job(cfg):
-        image_job = plan_image_job(cfg, model.client if model is not None else None, problems.config)
-        jobs += [image_job] if image_job is not None else []
-    elif shap is not None:
+    if shap is not None:
         jobs.append(shap)
     pdp = _pdp_job(cfg, dataset, label_headers, problems)
     if pdp is not None:
         jobs.append(pdp)
+    if is_image_job(cfg):  # methods.shap on images: replaces the tabular SHAP job
+        image_job = plan_image_job(cfg, model.client if model is not None else None, problems.config)
+        jobs[:] = [j for j in jobs if not isinstance(j, ShapJob)] + ([image_job] if image_job else [])
     report = None
     if cfg.methods.report is not None:
         report = ReportPlan(
