@@ -88,6 +88,26 @@ def _banner(text: str) -> None:
     logger.info(line)
 
 
+def _image_shap(state: _State, job: ImageShapJob) -> dict[str, Any]:
+    from analyzer.image_job import run_image_shap
+    from analyzer.model_client.images import ImageModelClient
+
+    _banner("Calculating SHAP values (images)")
+    client = state.require_client()
+    assert isinstance(client, ImageModelClient)
+    run = run_image_shap(
+        job,
+        state.dataset.uri,
+        [str(name) for name in state.dataset.frame["image"]],
+        client,
+        state.output_dir,
+        after_image=lambda: check_stop(state.options.stop_event),
+    )
+    for p in run.files:
+        logger.info("Wrote %s", p.relative_to(state.output_dir))
+    return run.section
+
+
 def execute_plan(
     plan: AnalysisPlan,
     dataset: Dataset,
@@ -149,28 +169,28 @@ def execute_plan(
 
 def _job_name(job: AnalysisJob) -> str:
     match job:
+        case ImageShapJob():
+            return "shap"
         case BiasJob():
             return f"{job.stage}_bias"
         case ShapJob():
             return "shap"
         case PdpJob():
             return "pdp"
-        case ImageShapJob():
-            return "shap"
         case _:
             assert_never(job)
 
 
 def _run_job(state: _State, job: AnalysisJob) -> None:
     match job:
+        case ImageShapJob():
+            state.explanations["image_shap"] = _image_shap(state, job)
         case BiasJob():
             state.analysis[job.section] = _bias(state, job)
         case ShapJob():
             state.explanations["kernel_shap"] = _kernel_shap(state, job)
         case PdpJob():
             state.explanations["pdp"] = _pdp(state, job)
-        case ImageShapJob():
-            state.explanations["image_shap"] = _image_shap(state, job)
         case _:
             assert_never(job)
 
@@ -323,26 +343,6 @@ def _pdp(state: _State, job: PdpJob) -> list[dict[str, Any]]:
         for entry in section:
             entry["label_headers"] = names
     return section
-
-
-def _image_shap(state: _State, job: ImageShapJob) -> dict[str, Any]:
-    from analyzer.image_job import run_image_shap
-    from analyzer.model_client.images import ImageModelClient
-
-    _banner("Calculating SHAP values (images)")
-    client = state.require_client()
-    assert isinstance(client, ImageModelClient)
-    run = run_image_shap(
-        job,
-        state.dataset.uri,
-        [str(name) for name in state.dataset.frame["image"]],
-        client,
-        state.output_dir,
-        after_image=lambda: check_stop(state.options.stop_event),
-    )
-    for p in run.files:
-        logger.info("Wrote %s", p.relative_to(state.output_dir))
-    return run.section
 
 
 def _report(
