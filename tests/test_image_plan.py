@@ -161,3 +161,11 @@ def test_a_missing_image_extra_is_a_plan_problem(monkeypatch: pytest.MonkeyPatch
         "Image explanations (dataset_type application/x-image) needs the 'image' extra: "
         "pip install 'clarify-runner[image]' (missing module: skimage)"
     ]
+
+
+def test_debug_is_accepted_and_ignored(caplog: pytest.LogCaptureFixture) -> None:
+    doc = _doc()
+    doc["methods"]["shap"]["image_config"]["debug"] = {"image_names": ["a.png"], "sample_from": 0}
+    (job,) = build_plan(parse_config(doc), NO_COLUMNS, "images/").jobs
+    assert job == ImageShapJob("IMAGE_CLASSIFICATION", label_headers=("a", "b"))
+    assert "methods.shap.image_config.debug is an undocumented SDK schema key; it is ignored" in caplog.text

@@ -16,6 +16,7 @@ functions: :mod:`analyzer.plan.model` imports this module and must stay pure dat
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -49,6 +50,8 @@ IMAGE_CONTENT_TYPES = ("image/jpeg", "image/png", "application/x-npy")
 _CLASSIFY_ACCEPT_TYPES = ("application/json", "application/jsonlines", "text/csv")
 _DETECT_ACCEPT_TYPES = ("application/json", "application/jsonlines")
 _KEY = "methods.shap.image_config"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,8 @@ def plan_image_job(
             found.append(f"{_KEY}: required for dataset_type {IMAGE_DATASET_TYPE} (set its model_type)")
         problems += found
         return None
+    if image.debug is not None:
+        log.warning("%s.debug is an undocumented SDK schema key; it is ignored", _KEY)
     try:
         require("image", "Image explanations (dataset_type application/x-image)")
     except MissingExtraError as exc:
