@@ -706,8 +706,6 @@ def unsupported_features(cfg: AnalysisConfig) -> list[str]:
     if cfg.dataset_type == "application/sagemakercapturejson":
         out.append(f"dataset_type application/sagemakercapturejson (data-capture JSON) {_NOT_SUPPORTED}")
     shap = cfg.methods.shap
-    if shap is not None and shap.text_config is not None:
-        out.append(f"methods.shap.text_config (text explainability) {_NOT_SUPPORTED}")
     if shap is not None and shap.image_config is not None:
         out.append(f"methods.shap.image_config (image explainability) {_NOT_SUPPORTED}")
     if cfg.time_series_data_config is not None:

@@ -106,7 +106,7 @@ def _client(url: str, target: str, content_type: str) -> ModelClient:
 def test_text_shap_over_http_equals_in_process(served, content_type: str, granularity: str) -> None:
     url, model, _ = served
     baseline = np.array([["[MASK]", 1.0]], dtype=object)
-    spec = TextShapSpec(granularity, "english", (0,), num_samples=64, seed=5)
+    spec = TextShapSpec(granularity, "en", (0,), num_samples=64, seed=5)
     local = explain_text(RECORDS, baseline, model.predict_proba, spec)
     with _client(url, "reviews", content_type) as client:
         remote = explain_text(RECORDS, baseline, client.predict_scores, spec)

@@ -27,6 +27,7 @@ from analyzer.plan.defaults import (
     DEFAULT_RETRY_BACKOFF,
     default_accept_type,
 )
+from analyzer.plan.text import TextShapJob
 
 #: A configured column: a name, or a 0-based index.
 ColumnKey = str | int
@@ -207,8 +208,8 @@ class PdpJob:
 #: Every kind of job an executor runs. A new kind (text SHAP, image SHAP, asymmetric Shapley
 #: values) is a new frozen dataclass with ``needs_model``, added to this union, built by
 #: :mod:`analyzer.plan.build` and handled by the executors (mypy flags an unhandled kind).
-AnalysisJob = BiasJob | ShapJob | PdpJob
-_Job = TypeVar("_Job", BiasJob, ShapJob, PdpJob)
+AnalysisJob = BiasJob | ShapJob | TextShapJob | PdpJob
+_Job = TypeVar("_Job", BiasJob, ShapJob, TextShapJob, PdpJob)
 
 
 @dataclass(frozen=True)
