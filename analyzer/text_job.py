@@ -45,7 +45,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class TextShapRun:
     """What a text SHAP job produced: its ``kernel_shap`` section, the files written, and the
-    global importance of every feature (text features: their units summed), for PDP."""
+    global importance of the non-text features (summed over labels), for PDP's ``top_k_features``
+    (partial dependence over free text is not meaningful)."""
 
     section: dict[str, Any]
     files: list[Path]
@@ -141,9 +142,10 @@ def run_text_shap(
         join_values=join_values,
         save_local=shap.save_local_shap_values,
     )
-    first = section[labels[0]]["global_shap_values"] if labels else {}
+    others = [n for j, n in enumerate(names) if j not in text_columns]
     importance = pd.Series(
-        [sum(abs(section[label]["global_shap_values"][n]) for label in labels) for n in first],
-        index=list(first),
+        [sum(abs(section[label]["global_shap_values"][n]) for label in labels) for n in others],
+        index=others,
+        dtype=float,
     )
     return TextShapRun(section, files, importance)

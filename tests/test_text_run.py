@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from analyzer.config import TEXT_LANGUAGES, load_config
@@ -247,3 +248,75 @@ def test_language_names_and_codes() -> None:
         "ja": "/m/ja",
     }
     assert problems == []
+
+
+# ------------------------------------------------------------------------------- the job, in process
+
+
+def _planned_job(tmp_path: Path, csv_text: str, shap: dict, **extra: object):
+    from analyzer.datasets.header import read_header
+    from analyzer.datasets.loader import load_planned
+
+    data = tmp_path / "data.csv"
+    data.write_text(csv_text)
+    config = {
+        "version": "1.0",
+        "dataset_type": "text/csv",
+        "label": "y",
+        "methods": {"shap": {"seed": 0, "save_local_shap_values": True, **shap}},
+        "predictor": {"endpoint_name": "e", "content_type": "text/csv"},
+        **extra,
+    }
+    cfg = load_config(json.dumps(config).encode())
+    plan = build_plan(cfg, read_header(cfg, str(data)), str(data))
+    job = plan.job(TextShapJob)
+    assert job is not None
+    return job, load_planned(plan.dataset), plan.dataset
+
+
+CSV = (
+    "id,votes,review,y\n"
+    'a,1,"Good fit, soft fabric. Would buy again.",1\n'
+    "b,3,Not good at all. Cheap.,0\n"
+    'c,2,"Lovely colour, runs small.",1\n'
+)
+
+
+def test_text_job_join_values_baseline_and_pdp_importance(tmp_path: Path) -> None:
+    from analyzer.text_job import run_text_shap
+    from tests.test_text_shap import toy_model
+
+    shap = {"baseline": [[1, "<UNK>"]], "text_config": {"granularity": "Sentence", "language": "EN"}}
+    job, dataset, plan = _planned_job(tmp_path, CSV, shap, joinsource_name_or_index="id")
+    run = run_text_shap(
+        job, dataset, plan, toy_model, tmp_path / "out", label_names=lambda n: ["p", "score"][:n]
+    )
+    lines = [
+        json.loads(x) for x in (tmp_path / "out" / "explanations_shap" / "out.jsonl").read_text().splitlines()
+    ]
+    assert [line["join_source_value"] for line in lines] == ["a", "b", "c"]
+    assert [list(line) for line in lines] == [["explanations", "join_source_value"]] * 3
+    assert [u["description"]["partial_text"] for u in lines[1]["explanations"][1]["attributions"]] == [
+        "Not good at all.",
+        "Cheap.",
+    ]
+    assert list(run.section) == ["p", "score"] and list(run.importance.index) == ["votes"]
+    # exact Shapley values (3 or 4 players: every coalition): units + votes add up to f(x) - f(reference)
+    row = dataset.features()[1]
+    reference = toy_model(np.array([[1.0, "<UNK> <UNK>"]], dtype=object))[0]
+    total = sum(a["attribution"][1] for e in lines[1]["explanations"] for a in e["attributions"])
+    assert total == pytest.approx(toy_model(row[None, :])[0][1] - reference[1])
+
+
+def test_text_job_errors_name_the_rule_and_the_key(tmp_path: Path) -> None:
+    from analyzer.errors import ConfigError, DatasetError
+    from analyzer.text_job import run_text_shap
+    from tests.test_text_shap import toy_model
+
+    text = {"granularity": "token", "language": "english"}
+    job, dataset, plan = _planned_job(tmp_path, "votes,colour,y\n1,red,0\n2,blue,1\n", {"text_config": text})
+    with pytest.raises(DatasetError, match="no feature column looks like free text"):
+        run_text_shap(job, dataset, plan, toy_model, tmp_path / "o1", label_names=lambda n: ["a", "b"])
+    job, dataset, plan = _planned_job(tmp_path, CSV, {"baseline": [["x", 1, 5]], "text_config": text})
+    with pytest.raises(ConfigError, match=r"methods.shap.baseline row 0: text feature 'review' needs"):
+        run_text_shap(job, dataset, plan, toy_model, tmp_path / "o2", label_names=lambda n: ["a", "b"])
