@@ -18,6 +18,7 @@ from sklearn.pipeline import make_pipeline
 from analyzer.explain.text import TextShapSpec, explain_text
 from analyzer.model_client import HttpTransport, ModelClient
 from analyzer.model_client.serialize import encode_csv
+from analyzer.plan.model import ClientSettings
 from local_endpoint.errors import BadRequest
 from local_endpoint.text_input import TextInput, decode_text_records, find_text_input
 from tests.conftest import REPO_ROOT
@@ -89,13 +90,13 @@ def test_csv_request_keeps_a_lone_empty_text() -> None:
 
 def _client(url: str, target: str, content_type: str) -> ModelClient:
     template = '{"features":$features}' if content_type == "application/jsonlines" else None
+    settings = ClientSettings(
+        content_type=content_type, accept_type="text/csv", content_template=template, target_model=target
+    )
     return ModelClient(
         HttpTransport([url]),
+        settings,
         feature_names=["review", "helpful_votes"] if target == "reviews" else ["review"],
-        content_type=content_type,
-        accept_type="text/csv",
-        content_template=template,
-        target_model=target,
         progress=False,
     )
 
