@@ -21,7 +21,7 @@ import pandas as pd
 
 from analyzer.datasets.baseline import load_baseline
 from analyzer.datasets.model import Dataset
-from analyzer.errors import ConfigError, DatasetError
+from analyzer.errors import ConfigError, DatasetError, UserError
 from analyzer.explain.text import (
     Segmenter,
     TextShapSpec,
@@ -33,11 +33,11 @@ from analyzer.explain.text import (
     text_shap_section,
 )
 from analyzer.explain.text.columns import MIN_TEXT_WORDS
-from analyzer.plan.model import ClusteredBaseline, DatasetPlan, InlineBaseline, UriBaseline
+from analyzer.plan.model import AnalysisPlan, ClusteredBaseline, DatasetPlan, InlineBaseline, UriBaseline
 from analyzer.plan.text import TextShapJob
 from analyzer.text_output import write_text_outputs
 
-__all__ = ["TextShapRun", "run_text_shap"]
+__all__ = ["TextShapRun", "run_text_shap", "text_data_problems"]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,39 @@ def _given_baseline(job: TextShapJob, plan: DatasetPlan) -> pd.DataFrame | None:
             assert_never(source)
 
 
+def _text_columns(
+    job: TextShapJob, dataset: Dataset, plan: DatasetPlan
+) -> tuple[pd.DataFrame | None, list[int]]:
+    """The configured baseline (``None``: none given) and the indices of the text features."""
+    names = list(job.shap.features)
+    given = _given_baseline(job, plan)
+    text_columns = infer_text_columns(dataset.frame[names], given)
+    if not text_columns:
+        raise DatasetError(
+            "methods.shap.text_config is set, but no feature column looks like free text (a string column "
+            f"whose median value has {MIN_TEXT_WORDS} or more words, or whose methods.shap.baseline value is "
+            f'a placeholder that is not in the data such as "[MASK]"); features: {names}'
+        )
+    if given is not None:
+        problems = text_baseline_problems(given, names, text_columns)
+        if problems:
+            raise ConfigError("\n".join(f"methods.shap.baseline {p}" for p in problems))
+    return given, text_columns
+
+
+def text_data_problems(plan: AnalysisPlan, dataset: Dataset) -> list[str]:
+    """What a text SHAP job of ``plan`` would stop on in the loaded ``dataset`` (``validate``
+    reports it): no text column, a number where a baseline replacement string belongs."""
+    job = plan.job(TextShapJob)
+    if job is None:
+        return []
+    try:
+        _text_columns(job, dataset, plan.dataset)
+    except UserError as exc:
+        return [str(exc)]
+    return []
+
+
 def run_text_shap(
     job: TextShapJob,
     dataset: Dataset,
@@ -90,18 +123,7 @@ def run_text_shap(
     shap = job.shap
     names = list(shap.features)
     features = dataset.frame[names]
-    given = _given_baseline(job, plan)
-    text_columns = infer_text_columns(features, given)
-    if not text_columns:
-        raise DatasetError(
-            "methods.shap.text_config is set, but no feature column looks like free text (a string column "
-            f"whose median value has {MIN_TEXT_WORDS} or more words, or whose methods.shap.baseline value is "
-            f'a placeholder that is not in the data such as "[MASK]"); features: {names}'
-        )
-    if given is not None:
-        problems = text_baseline_problems(given, names, text_columns)
-        if problems:
-            raise ConfigError("\n".join(f"methods.shap.baseline {p}" for p in problems))
+    given, text_columns = _text_columns(job, dataset, plan)
     log.info("Text features: %s", ", ".join(names[j] for j in text_columns))
     clusters = shap.baseline.num_clusters if isinstance(shap.baseline, ClusteredBaseline) else None
     baseline = text_baseline(given, features, text_columns, num_clusters=clusters, seed=shap.seed)

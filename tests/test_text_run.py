@@ -320,3 +320,28 @@ def test_text_job_errors_name_the_rule_and_the_key(tmp_path: Path) -> None:
     job, dataset, plan = _planned_job(tmp_path, CSV, {"baseline": [["x", 1, 5]], "text_config": text})
     with pytest.raises(ConfigError, match=r"methods.shap.baseline row 0: text feature 'review' needs"):
         run_text_shap(job, dataset, plan, toy_model, tmp_path / "o2", label_names=lambda n: ["a", "b"])
+
+
+def test_validate_reports_text_problems_found_in_the_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = {
+        "version": "1.0",
+        "dataset_type": "text/csv",
+        "label": "y",
+        "methods": {"shap": {"text_config": {"granularity": "token", "language": "en"}}},
+        "predictor": {"endpoint_name": "e", "content_type": "text/csv"},
+    }
+    path = tmp_path / "analysis_config.json"
+    path.write_text(json.dumps(config))
+    (tmp_path / "plain.csv").write_text("votes,colour,y\n1,red,0\n2,blue,1\n")
+    assert main(["validate", "--config", str(path), "--data", str(tmp_path / "plain.csv")]) == 1
+    assert "no feature column looks like free text" in capsys.readouterr().out
+    (tmp_path / "text.csv").write_text(CSV)
+    config["methods"]["shap"]["baseline"] = [["a", 1, 7]]
+    path.write_text(json.dumps(config))
+    assert main(["validate", "--config", str(path), "--data", str(tmp_path / "text.csv")]) == 1
+    assert "methods.shap.baseline row 0: text feature 'review' needs" in capsys.readouterr().out
+    config["methods"]["shap"]["baseline"] = [["a", 1, "[MASK]"]]
+    path.write_text(json.dumps(config))
+    assert main(["validate", "--config", str(path), "--data", str(tmp_path / "text.csv")]) == 0
