@@ -206,21 +206,41 @@ def test_validate_reports_every_text_problem_of_the_plan(
     assert "'/no/such/pipeline' for language 'en' is neither an installed spaCy package nor a folder" in out
 
 
-def test_run_stops_before_the_endpoint_on_a_plan_problem(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_run_stops_before_the_endpoint_on_a_plan_problem(tmp_path: Path) -> None:
+    """`run` fails on a text plan problem at once: no endpoint, no pandas, numba or spaCy imported."""
     config = _config()
     config["methods"]["shap"]["text_config"]["max_top_tokens"] = -3
     path = tmp_path / "analysis_config.json"
     path.write_text(json.dumps(config))
-    monkeypatch.setenv("CLARIFY_RUNNER_OPT_ML", str(tmp_path / "opt_ml"))
-    # a models file naming no model: reaching the endpoint would fail differently (and later)
-    (tmp_path / "models.json").write_text("{}")
-    data, out, models = EXAMPLE / "reviews.csv", tmp_path / "out", tmp_path / "models.json"
-    argv = ["run", "--config", str(path), "--data", str(data), "--output", str(out)]
-    code = main([*argv, "--backend", "subprocess", "--models-file", str(models)])
-    assert code == 1
+    (tmp_path / "models.json").write_text("{}")  # reaching the endpoint would fail differently
+    argv = [
+        "run",
+        "--config",
+        str(path),
+        "--data",
+        str(EXAMPLE / "reviews.csv"),
+        "--output",
+        str(tmp_path / "out"),
+    ]
+    argv += ["--backend", "subprocess", "--models-file", str(tmp_path / "models.json")]
+    code = (
+        "import sys\nfrom container.cli import main\n"
+        f"rc = main({argv!r})\n"
+        "print(rc, sorted(m for m in ('pandas', 'numba', 'spacy', 'sklearn') if m in sys.modules))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, check=True
+    )
+    assert proc.stdout.strip().splitlines()[-1] == "1 []"
+    assert "max_top_tokens: must be 0 or more, got -3" in proc.stderr
     assert not (tmp_path / "out" / "analysis.json").exists()
+
+
+def test_text_jobs_preload_spacy() -> None:
+    from analyzer.preload import modules_for
+
+    cfg = load_config(json.dumps(_config()).encode())
+    assert modules_for(cfg)[:3] == ["analyzer.explain", "analyzer.text_job", "spacy"]
 
 
 def test_plan_has_a_text_job_with_resolved_settings(monkeypatch: pytest.MonkeyPatch) -> None:

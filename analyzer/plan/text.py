@@ -28,7 +28,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from analyzer.config import AnalysisConfig
     from analyzer.plan.model import DatasetPlan, ShapJob
 
-__all__ = ["PIPELINES_VARIABLE", "TextShapJob", "language_code", "parse_pipelines", "plan_text_job"]
+__all__ = [
+    "DEFAULT_MAX_TOP_TOKENS",
+    "PIPELINES_VARIABLE",
+    "TextShapJob",
+    "language_code",
+    "parse_pipelines",
+    "plan_text_job",
+]
 
 PIPELINES_VARIABLE = "CLARIFY_RUNNER_SPACY_PIPELINES"
 #: request formats that carry text (``application/x-npy`` cannot)
@@ -36,6 +43,8 @@ _TEXT_CONTENT_TYPES = ("text/csv", "application/jsonlines", "application/json")
 #: languages whose spaCy tokenizer needs an extra beyond ``text``
 _LANGUAGE_EXTRAS = {"ja": "text-ja", "th": "text-th"}
 _KEY = "methods.shap.text_config"
+#: ``max_top_tokens`` when not given: "Defaults to 50" (DOC-2023 configure-analysis)
+DEFAULT_MAX_TOP_TOKENS = 50
 
 
 @dataclass(frozen=True)
@@ -117,7 +126,7 @@ def plan_text_job(
     cfg: AnalysisConfig, shap: ShapJob, dataset: DatasetPlan, problems: list[str]
 ) -> TextShapJob:
     """The text SHAP job of ``cfg`` (which has ``methods.shap.text_config``); problems go to ``problems``."""
-    from analyzer.explain.text import DEFAULT_MAX_TOP_TOKENS, GRANULARITIES
+    from analyzer.config import TEXT_GRANULARITIES as GRANULARITIES
     from analyzer.extras import FEATURES
     from analyzer.plan.defaults import request_content_type
     from analyzer.settings import runner_settings
