@@ -365,3 +365,27 @@ def test_validate_reports_text_problems_found_in_the_data(
     config["methods"]["shap"]["baseline"] = [["a", 1, "[MASK]"]]
     path.write_text(json.dumps(config))
     assert main(["validate", "--config", str(path), "--data", str(tmp_path / "text.csv")]) == 0
+
+
+def test_text_job_on_json_lines_equals_csv(tmp_path: Path) -> None:
+    """The same records as JSON Lines (``features`` and ``label`` JMESPaths) give the same values."""
+    from analyzer.text_job import run_text_shap
+    from tests.test_text_shap import toy_model
+
+    shap = {"baseline": [[1, "[MASK]"]], "text_config": {"granularity": "token", "language": "english"}}
+    rows = [r.split(",", 1)[1].rsplit(",", 1) for r in CSV.splitlines()[1:]]
+    jsonl = "".join(
+        json.dumps({"features": [int(v), text.strip('"')], "label": int(y)}) + "\n"
+        for (v, text), y in ((r[0].split(",", 1), r[1]) for r in rows)
+    )
+    csv_text = "votes,review,y\n" + "\n".join(line.split(",", 1)[1] for line in CSV.splitlines()[1:]) + "\n"
+    values = []
+    for sub, kind, text in (("c", "text/csv", csv_text), ("j", "application/jsonlines", jsonl)):
+        (tmp_path / sub).mkdir()
+        extra: dict = {"dataset_type": kind}
+        if kind != "text/csv":
+            extra |= {"features": "features", "label": "label", "headers": ["votes", "review", "y"]}
+        job, dataset, plan = _planned_job(tmp_path / sub, text, shap, **extra)
+        run_text_shap(job, dataset, plan, toy_model, tmp_path / sub / "out", label_names=lambda n: ["p", "s"])
+        values.append((tmp_path / sub / "out" / "explanations_shap" / "out.jsonl").read_text())
+    assert values[0] == values[1] and values[0].count("\n") == 3
