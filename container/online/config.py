@@ -38,6 +38,7 @@ MIME_TYPE_PATTERN = r"^[-\w]+\/.+$"
 #: Default ``InferenceConfig.MaxPayloadInMB`` (the SDK always sends 6).
 DEFAULT_MAX_PAYLOAD_MB = 6
 
+FeatureType = Literal["numerical", "categorical", "text"]
 Str64 = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 LanguageCode = Literal[tuple(LANGUAGES)]  # type: ignore[valid-type]
 
@@ -84,9 +85,7 @@ class ClarifyInferenceConfig(_Model):
     LabelAttribute: Str64 | None = None
     LabelHeaders: Annotated[list[Str64], Field(min_length=1, max_length=16)] | None = None
     FeatureHeaders: Annotated[list[Str64], Field(min_length=1, max_length=256)] | None = None
-    FeatureTypes: (
-        Annotated[list[Literal["numerical", "categorical", "text"]], Field(min_length=1, max_length=256)] | None
-    ) = None
+    FeatureTypes: Annotated[list[FeatureType], Field(min_length=1, max_length=256)] | None = None
 
 
 class ClarifyExplainerConfig(_Model):
@@ -281,7 +280,9 @@ def _cross_field_problems(config: ClarifyExplainerConfig) -> list[str]:
                 jmespath.compile(value)
             except jmespath.exceptions.JMESPathError as exc:
                 detail = " ".join(str(exc).split())
-                problems.append(f"InferenceConfig.{name} {value!r} is not a valid JMESPath expression: {detail}")
+                problems.append(
+                    f"InferenceConfig.{name} {value!r} is not a valid JMESPath expression: {detail}"
+                )
     if inf.ContentTemplate is not None and "$features" not in inf.ContentTemplate:
         problems.append(f"InferenceConfig.ContentTemplate {inf.ContentTemplate!r} must contain $features.")
     if config.EnableExplanations is not None:
@@ -302,8 +303,9 @@ def parse_explainer_config(raw: Any) -> ExplainerSettings:
         raw = raw["ClarifyExplainerConfig"]
     if not isinstance(raw, dict):
         raise ConfigError(
-            "Parameter validation failed:\nInvalid type for parameter ExplainerConfig.ClarifyExplainerConfig, "
-            f"value: {raw!r}, type: {_type_name(raw)}, valid types: <class 'dict'>"
+            "Parameter validation failed:\nInvalid type for parameter "
+            f"ExplainerConfig.ClarifyExplainerConfig, value: {raw!r}, type: {_type_name(raw)}, "
+            "valid types: <class 'dict'>"
         )
     try:
         config = ClarifyExplainerConfig.model_validate(raw)
