@@ -105,7 +105,7 @@ def test_client_side_checks_use_the_boto3_message() -> None:
     msg = _error(_with(InferenceConfig={"ProbabilityIndex": -1}))
     assert "valid min value: 0" in msg
     msg = _error(_with(InferenceConfig={"FeatureHeaders": []}))
-    assert "Invalid length for parameter ExplainerConfig.ClarifyExplainerConfig.InferenceConfig.FeatureHeaders" in msg
+    assert "Invalid length for parameter ExplainerConfig.ClarifyExplainerConfig.InferenceConfig." in msg
 
 
 def test_rules_between_fields() -> None:

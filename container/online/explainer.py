@@ -433,10 +433,12 @@ class OnlineExplainer:
                 "send fewer records, or use a smaller NumberOfSamples or baseline"
             )
         rows, baseline = feature_matrix([records[i] for i in selected], self.baseline)
-        out_kind = media_type(accept) or media_type(reply.headers.get("content-type")) or kind
+        # the synthetic rows ask for what the model answered the request with
+        out_kind = media_type(reply.headers.get("content-type"))
         if out_kind not in SUPPORTED_TYPES:
             raise ExplainerRequestError(
-                f"Accept {accept!r} is not supported by the explainer; use {' or '.join(SUPPORTED_TYPES)}"
+                f"the model answered {out_kind or 'no Content-Type'} (Accept {accept!r}); the explainer "
+                f"reads {' or '.join(SUPPORTED_TYPES)} model output"
             )
         with self._client(kind, out_kind, custom, target) as client:
             result = kernel_shap(

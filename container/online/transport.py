@@ -110,11 +110,10 @@ class ModelEndpoint:
             except requests.RequestException as exc:
                 raise TransportError(f"the model endpoint {url} did not answer: {exc}") from None
             return Reply(resp.status_code, resp.content, {k.lower(): v for k, v in resp.headers.items()})
-        assert isinstance(self.transport, InProcessTransport)
         return self.transport.invoke(
             body,
             content_type=content_type,
-            accept=accept,
+            accept=accept or "",
             custom_attributes=custom_attributes,
             target_model=target_model,
         )
