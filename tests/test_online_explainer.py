@@ -352,3 +352,75 @@ def test_serve_rejects_an_invalid_config_at_start(tmp_path: Path, capfd: pytest.
     assert "Member must have value less than or equal to 25" in capfd.readouterr().err
     assert main(["serve", "--model-url", "http://127.0.0.1:1", "--model-dir", str(tmp_path)]) == 1
     assert "--model-url needs --explainer-config" in capfd.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def text_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    """A TF-IDF + logistic regression review classifier on raw text (one text feature)."""
+    import skops.io as sio
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    reviews = pd.read_csv(Path(__file__).parents[1] / "examples" / "text_reviews" / "reviews.csv")
+    model = make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=1000)).fit(
+        reviews["review"], reviews["recommended"]
+    )
+    folder = tmp_path_factory.mktemp("online-text") / "model"
+    folder.mkdir()
+    sio.dump(model, folder / "model.skops")
+    return folder, model
+
+
+def test_text_explanations_like_the_real_nlp_response(text_model: tuple[Path, Any]) -> None:
+    """Sentence units as players: 3 sentences are enumerated exactly (6 coalitions), so the
+    values are the exact Shapley values and add up to f(x) - f(baseline)."""
+    from itertools import combinations
+    from math import factorial
+
+    folder, model = text_model
+    sentences = ["The fabric is soft and lovely.", "The zipper broke after a week.", "I would buy it again."]
+    text = " ".join(sentences)
+    raw = {
+        "InferenceConfig": {"FeatureTypes": ["text"], "ProbabilityIndex": 1},
+        "ShapConfig": {
+            "ShapBaselineConfig": {"ShapBaseline": "<UNK>"},
+            "TextConfig": {"Granularity": "sentence", "Language": "en"},
+        },
+    }
+    explainer = build_explainer(parse_explainer_config(raw), model_dir=folder)
+    with TestClient(create_explainer_app(explainer)) as client:
+        body = f'"{text}"\n"Bad."\n'.encode()
+        resp = client.post(
+            "/invocations",
+            content=body,
+            headers={"Content-Type": "text/csv", "X-Amzn-SageMaker-Enable-Explanations": "[1]<`2`"},
+        )
+    assert resp.status_code == 200, resp.text
+    doc = resp.json()
+    real = json.loads((SPEC_EXAMPLES / "real_notebook_response_nlp_sentence_granularity.json").read_text())
+    first = doc["explanations"]["kernel_shap"][0]
+    # key for key like the real NLP answer (which has 4 sentences, this record 3)
+    real_entry = real["explanations"]["kernel_shap"][0][0]
+    assert sorted(first[0]) == sorted(real_entry) == ["attributions", "feature_type"]
+    assert _structure(first[0]["attributions"][0]) == _structure(real_entry["attributions"][0])
+    assert first[0]["feature_type"] == "text"
+    units = first[0]["attributions"]
+    assert [u["description"]["partial_text"] for u in units] == sentences
+    assert [u["description"]["start_idx"] for u in units] == [text.index(s) for s in sentences]
+    phi = np.array([u["attribution"][0] for u in units])
+
+    def f(kept: tuple[int, ...]) -> float:
+        words = " ".join(sentences[i] if i in kept else "<UNK>" for i in range(3))
+        return float(model.predict_proba([words])[0, 1])
+
+    exact = np.zeros(3)
+    for i in range(3):
+        others = [j for j in range(3) if j != i]
+        for size in range(3):
+            for subset in combinations(others, size):
+                w = factorial(size) * factorial(3 - size - 1) / factorial(3)
+                exact[i] += w * (f((*subset, i)) - f(subset))
+    np.testing.assert_allclose(phi, exact, rtol=1e-9, atol=1e-12)
+    assert phi.sum() == pytest.approx(f((0, 1, 2)) - f(()), rel=1e-9)
+    assert len(doc["explanations"]["kernel_shap"]) == 2

@@ -253,14 +253,49 @@ class OnlineExplainer:
                 f"InferenceConfig.FeatureHeaders has {len(headers)} names but the SHAP baseline records have "
                 f"{self.n_features} features"
             )
-        if settings.shap.TextConfig is not None or (inf.FeatureTypes and "text" in inf.FeatureTypes):
-            from analyzer.errors import NotSupportedError
+        self.feature_types, self.text_columns = self._feature_types()
+        self._segmenter: Any = None
+        if self.text_columns:
+            from analyzer.explain.text.segment import Segmenter
+            from analyzer.extras import require
 
-            raise NotSupportedError(
-                "ShapConfig.TextConfig (text explanations) is not supported yet by the online explainer"
-            )
+            require("text", "Online text explanations (ShapConfig.TextConfig)")
+            text = settings.shap.TextConfig
+            assert text is not None  # checked by _feature_types
+            self._segmenter = Segmenter(text.Granularity, text.Language)
+        self._text_lock = threading.Lock()
         self._clients: dict[tuple[Any, ...], list[ModelClient]] = {}
         self._lock = threading.Lock()
+
+    def _feature_types(self) -> tuple[list[str] | None, tuple[int, ...]]:
+        """``feature_type`` of each feature (None: not an NLP problem) and the text columns.
+
+        ``FeatureTypes`` when given, else inferred from the baseline: a value that is not a
+        number marks a text feature (only with ``TextConfig``).
+        """
+        inf = self.settings.inference
+        text_config = self.settings.shap.TextConfig
+        if inf.FeatureTypes is not None:
+            types: list[str] = [str(t) for t in inf.FeatureTypes]
+            if len(types) != self.n_features:
+                raise ConfigError(
+                    f"InferenceConfig.FeatureTypes has {len(types)} types but the SHAP baseline records "
+                    f"have {self.n_features} features"
+                )
+        elif text_config is not None:
+            first = self.baseline[0]
+            types = [
+                "text" if isinstance(v, str) and _number(v) is None else "numerical" for v in first
+            ]
+        else:
+            return None, ()
+        columns = tuple(j for j, t in enumerate(types) if t == "text")
+        if not columns:
+            raise ConfigError(
+                "ShapConfig.TextConfig is set but no feature is text: give InferenceConfig.FeatureTypes "
+                "with a 'text' entry, or a baseline whose text features hold the replacement string"
+            )
+        return types, columns
 
     # --- model clients: one per concurrent request and request shape, reused -----------------
     def _client_settings(self, content_type: str, accept: str, custom: str | None, target: str | None) -> (
@@ -423,6 +458,9 @@ class OnlineExplainer:
                     f"{self.n_features}"
                 )
         shap = self.settings.shap
+        if self.text_columns:
+            return self._text_explanations([records[i] for i in selected], selected, len(records), kind,
+                                           custom, target, reply)
         samples = resolve_num_samples(self.n_features, shap.NumberOfSamples)
         synthetic = len(selected) * len(self.baseline) * max(samples, 0)
         if synthetic > self.max_synthetic_rows:
@@ -433,14 +471,7 @@ class OnlineExplainer:
                 "send fewer records, or use a smaller NumberOfSamples or baseline"
             )
         rows, baseline = feature_matrix([records[i] for i in selected], self.baseline)
-        # the synthetic rows ask for what the model answered the request with
-        out_kind = media_type(reply.headers.get("content-type"))
-        if out_kind not in SUPPORTED_TYPES:
-            raise ExplainerRequestError(
-                f"the model answered {out_kind or 'no Content-Type'} (Accept {accept!r}); the explainer "
-                f"reads {' or '.join(SUPPORTED_TYPES)} model output"
-            )
-        with self._client(kind, out_kind, custom, target) as client:
+        with self._client(kind, self._reply_kind(reply, accept), custom, target) as client:
             result = kernel_shap(
                 rows,
                 baseline,
@@ -458,6 +489,85 @@ class OnlineExplainer:
                 if headers is not None:
                     entry["feature_header"] = headers[j]
                 entry["attributions"] = [{"attribution": [float(v) for v in result.local[pos, j, :]]}]
+                features.append(entry)
+            per_record[rid] = features
+        return {"kernel_shap": per_record}
+
+    @staticmethod
+    def _reply_kind(reply: Reply, accept: str | None) -> str:
+        """What the synthetic rows ask for: what the model answered the request with."""
+        out_kind = media_type(reply.headers.get("content-type"))
+        if out_kind not in SUPPORTED_TYPES:
+            raise ExplainerRequestError(
+                f"the model answered {out_kind or 'no Content-Type'} (Accept {accept!r}); the explainer "
+                f"reads {' or '.join(SUPPORTED_TYPES)} model output"
+            )
+        return out_kind
+
+    def _text_explanations(
+        self,
+        records: list[list[Any]],
+        selected: list[int],
+        n_records: int,
+        kind: str,
+        custom: str | None,
+        target: str | None,
+        reply: Reply,
+    ) -> dict[str, Any]:
+        """NLP: text units are the players (:func:`analyzer.explain.text.explain_text`)."""
+        from analyzer.explain.text.engine import TextShapSpec, explain_text
+
+        shap = self.settings.shap
+        text_config = shap.TextConfig
+        assert text_config is not None and self.feature_types is not None
+        keep = set(self.text_columns)
+
+        def cells(row: Sequence[Any]) -> list[Any]:
+            return [v if j in keep or not isinstance(v, str) or _number(v) is None else _number(v)
+                    for j, v in enumerate(row)]
+
+        rows = np.empty((len(records), self.n_features), dtype=object)
+        for i, r in enumerate(records):
+            rows[i, :] = cells(r)
+        baseline = np.empty((len(self.baseline), self.n_features), dtype=object)
+        for i, r in enumerate(self.baseline):
+            baseline[i, :] = cells(r)
+        spec = TextShapSpec(
+            granularity=text_config.Granularity,
+            language=text_config.Language,
+            text_columns=self.text_columns,
+            num_samples=shap.NumberOfSamples,
+            seed=shap.Seed,
+            use_logit=shap.UseLogit,
+        )
+        with self._client(kind, self._reply_kind(reply, None), custom, target) as client, self._text_lock:
+            try:
+                result = explain_text(rows, baseline, client.predict_scores, spec, segmenter=self._segmenter)
+            except ConfigError as exc:
+                raise ExplainerRequestError(str(exc)) from None
+        headers = self.settings.inference.FeatureHeaders
+        text_pos = {col: i for i, col in enumerate(result.text_columns)}
+        feat_pos = {col: i for i, col in enumerate(result.feature_columns)}
+        per_record: list[Any] = [None] * n_records
+        for rec, rid in zip(result.records, selected, strict=True):
+            features = []
+            for j in range(self.n_features):
+                entry: dict[str, Any] = {}
+                if headers is not None:
+                    entry["feature_header"] = headers[j]
+                entry["feature_type"] = self.feature_types[j]
+                if j in text_pos:
+                    i = text_pos[j]
+                    entry["attributions"] = [
+                        {
+                            "attribution": [float(v) for v in values],
+                            "description": {"partial_text": unit.text, "start_idx": unit.start_idx},
+                        }
+                        for unit, values in zip(rec.units[i], rec.text_values[i], strict=True)
+                    ]
+                else:
+                    values = rec.feature_values[feat_pos[j]]
+                    entry["attributions"] = [{"attribution": [float(v) for v in values]}]
                 features.append(entry)
             per_record[rid] = features
         return {"kernel_shap": per_record}
