@@ -424,3 +424,54 @@ def test_text_explanations_like_the_real_nlp_response(text_model: tuple[Path, An
     np.testing.assert_allclose(phi, exact, rtol=1e-9, atol=1e-12)
     assert phi.sum() == pytest.approx(f((0, 1, 2)) - f(()), rel=1e-9)
     assert len(doc["explanations"]["kernel_shap"]) == 2
+
+
+@pytest.mark.slow
+def test_image_serve_role_reads_the_explainer_config_from_the_environment(
+    models: dict[str, Any], tmp_path: Path
+) -> None:
+    """`serve` of the image entrypoint with CLARIFY_RUNNER_EXPLAINER_CONFIG: a real uvicorn server."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import requests
+    from _model_server import free_port
+
+    X4 = models["X4"]
+    config = tmp_path / "explainer.json"
+    raw = {"ShapConfig": {"ShapBaselineConfig": {"ShapBaseline": _csv(X4[:2])}}}
+    config.write_text(json.dumps({"ClarifyExplainerConfig": raw}))
+    port = free_port()
+    root = Path(__file__).parents[1]
+    env = dict(os.environ, CLARIFY_RUNNER_EXPLAINER_CONFIG=str(config), PYTHONPATH=str(root))
+    model_dir = str(models["root"] / "reg")
+    cmd = [sys.executable, "-m", "container.processing_job", "serve", "--model-dir", model_dir,
+           "--port", str(port), "--host", "127.0.0.1", "--workers", "1"]  # fmt: skip
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()
+            try:
+                if requests.get(url + "/ping", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        resp = requests.post(
+            url + "/endpoints/my-endpoint/invocations",
+            data=_csv(X4[7:8]),
+            headers={"Content-Type": "text/csv"},
+        )
+        assert resp.status_code == 200, resp.text
+        assert resp.headers["content-type"] == "application/json"
+        phi = [f["attributions"][0]["attribution"][0] for f in resp.json()["explanations"]["kernel_shap"][0]]
+        reg = models["reg"]
+        np.testing.assert_allclose(phi, reg.coef_ * (X4[7] - X4[:2].mean(axis=0)), rtol=1e-9, atol=1e-12)
+    finally:
+        proc.terminate()
+        proc.wait(30)
