@@ -24,7 +24,8 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -201,6 +202,12 @@ def _output_records(reply: Reply, n_records: int) -> list[Any]:
     )
 
 
+def _synthetic_accept(accept: str | None, kind: str) -> str:
+    """The ``Accept`` of the synthetic requests: the request's, else (``*/*``, none) its content type."""
+    wanted = media_type(accept)
+    return wanted if wanted in SUPPORTED_TYPES else kind
+
+
 def _constant(expression: Any) -> bool | None:
     """True/False when the compiled expression is a boolean literal, else None."""
     parsed = getattr(expression, "parsed", None)
@@ -264,6 +271,7 @@ class OnlineExplainer:
             assert text is not None  # checked by _feature_types
             self._segmenter = Segmenter(text.Granularity, text.Language)
         self._text_lock = threading.Lock()
+        self._forwarder = ThreadPoolExecutor(max_workers=8, thread_name_prefix="explainer-forward")
         self._clients: dict[tuple[Any, ...], list[ModelClient]] = {}
         self._lock = threading.Lock()
 
@@ -358,6 +366,7 @@ class OnlineExplainer:
             self._clients.clear()
         for c in clients:
             c.close()
+        self._forwarder.shutdown(wait=True)
         self.model.close()
 
     # --- one invocation -----------------------------------------------------------------------
@@ -394,12 +403,21 @@ class OnlineExplainer:
                 expression = compile_enable_explanations(enable_explanations)
             except ValueError as exc:
                 raise ExplainerRequestError(str(exc)) from None
-        try:
-            reply = self.model.forward(body, content_type or kind, accept, custom_attributes, target_model)
-        except TransportError as exc:
-            raise ModelError(str(exc)) from None
-        if not 200 <= reply.status < 300:
-            raise ModelInvocationError(reply)
+        forward_args = (body, content_type or kind, accept, custom_attributes, target_model)
+        explain_args = (body, kind, accept, expression, custom_attributes, target_model)
+        if _constant(expression) is True:
+            # every record is explained whatever the model answers: the original request goes
+            # to the model while the explanation runs
+            pending = self._forwarder.submit(self._forward, *forward_args)
+            try:
+                explanations = self._explanations(*explain_args, pending.result)
+            except Exception:
+                pending.result()  # a failed model call is the error to report
+                raise
+            reply = pending.result()
+        else:
+            reply = self._forward(*forward_args)
+            explanations = self._explanations(*explain_args, lambda: reply)
         doc: dict[str, Any] = {
             "version": "1.0",
             "predictions": {
@@ -409,24 +427,34 @@ class OnlineExplainer:
         }
         if self.settings.inference.LabelHeaders is not None:
             doc["label_headers"] = list(self.settings.inference.LabelHeaders)
-        doc["explanations"] = self._explanations(
-            body, kind, accept, reply, expression, custom_attributes, target_model
-        )
+        doc["explanations"] = explanations
         headers = {}
         custom = reply.headers.get("x-amzn-sagemaker-custom-attributes")
         if custom is not None:
             headers["X-Amzn-SageMaker-Custom-Attributes"] = custom
         return ExplainerResponse(json.dumps(doc).encode(), headers)
 
+    def _forward(
+        self, body: bytes, content_type: str, accept: str | None, custom: str | None, target: str | None
+    ) -> Reply:
+        """The model's answer to the original request (a non-2xx answer raises)."""
+        try:
+            reply = self.model.forward(body, content_type, accept, custom, target)
+        except TransportError as exc:
+            raise ModelError(str(exc)) from None
+        if not 200 <= reply.status < 300:
+            raise ModelInvocationError(reply)
+        return reply
+
     def _explanations(
         self,
         body: bytes,
         kind: str,
         accept: str | None,
-        reply: Reply,
         expression: Any,
         custom: str | None,
         target: str | None,
+        model_reply: Callable[[], Reply],
     ) -> dict[str, Any]:
         constant = _constant(expression)
         if constant is False:
@@ -436,7 +464,7 @@ class OnlineExplainer:
             selected = list(range(len(records)))
         else:
             selected = []
-            for i, output in enumerate(_output_records(reply, len(records))):
+            for i, output in enumerate(_output_records(model_reply(), len(records))):
                 try:
                     value = expression.search(output)
                 except jmespath.exceptions.JMESPathError as exc:
@@ -462,8 +490,9 @@ class OnlineExplainer:
                 )
         shap = self.settings.shap
         if self.text_columns:
-            return self._text_explanations([records[i] for i in selected], selected, len(records), kind,
-                                           custom, target, reply)
+            return self._text_explanations(
+                [records[i] for i in selected], selected, len(records), kind, accept, custom, target
+            )
         samples = resolve_num_samples(self.n_features, shap.NumberOfSamples)
         synthetic = len(selected) * len(self.baseline) * max(samples, 0)
         if synthetic > self.max_synthetic_rows:
@@ -474,7 +503,7 @@ class OnlineExplainer:
                 "send fewer records, or use a smaller NumberOfSamples or baseline"
             )
         rows, baseline = feature_matrix([records[i] for i in selected], self.baseline)
-        with self._client(kind, self._reply_kind(reply, accept), custom, target) as client:
+        with self._client(kind, _synthetic_accept(accept, kind), custom, target) as client:
             result = kernel_shap(
                 rows,
                 baseline,
@@ -496,26 +525,15 @@ class OnlineExplainer:
             per_record[rid] = features
         return {"kernel_shap": per_record}
 
-    @staticmethod
-    def _reply_kind(reply: Reply, accept: str | None) -> str:
-        """What the synthetic rows ask for: what the model answered the request with."""
-        out_kind = media_type(reply.headers.get("content-type"))
-        if out_kind not in SUPPORTED_TYPES:
-            raise ExplainerRequestError(
-                f"the model answered {out_kind or 'no Content-Type'} (Accept {accept!r}); the explainer "
-                f"reads {' or '.join(SUPPORTED_TYPES)} model output"
-            )
-        return out_kind
-
     def _text_explanations(
         self,
         records: list[list[Any]],
         selected: list[int],
         n_records: int,
         kind: str,
+        accept: str | None,
         custom: str | None,
         target: str | None,
-        reply: Reply,
     ) -> dict[str, Any]:
         """NLP: text units are the players (:func:`analyzer.explain.text.explain_text`)."""
         from analyzer.explain.text.engine import TextShapSpec, explain_text
@@ -543,7 +561,8 @@ class OnlineExplainer:
             seed=shap.Seed,
             use_logit=shap.UseLogit,
         )
-        with self._client(kind, self._reply_kind(reply, None), custom, target) as client, self._text_lock:
+        synthetic_accept = _synthetic_accept(accept, kind)
+        with self._client(kind, synthetic_accept, custom, target) as client, self._text_lock:
             try:
                 result = explain_text(rows, baseline, client.predict_scores, spec, segmenter=self._segmenter)
             except ConfigError as exc:
