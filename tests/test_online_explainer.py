@@ -475,3 +475,26 @@ def test_image_serve_role_reads_the_explainer_config_from_the_environment(
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_target_model_and_custom_attributes_reach_the_model(models: dict[str, Any]) -> None:
+    """A multi-model folder: X-Amzn-SageMaker-Target-Model picks the model for the request and
+    for the synthetic rows; CustomAttributes come back as the model echoed them."""
+    X4, reg = models["X4"], models["reg"]
+    raw = {"ShapConfig": {"ShapBaselineConfig": {"ShapBaseline": _csv(X4[:1])}}}
+    explainer = build_explainer(parse_explainer_config(raw), model_dir=models["root"])
+    headers = {
+        "Content-Type": "text/csv",
+        "X-Amzn-SageMaker-Target-Model": "reg",
+        "X-Amzn-SageMaker-Custom-Attributes": "trace=42",
+    }
+    with TestClient(create_explainer_app(explainer)) as client:
+        resp = client.post("/invocations", content=_csv(X4[11:12]), headers=headers)
+        assert resp.status_code == 200, resp.text
+        assert resp.headers["x-amzn-sagemaker-custom-attributes"] == "trace=42"
+        doc = resp.json()
+        assert float(doc["predictions"]["data"]) == pytest.approx(reg.predict(X4[11:12])[0], rel=1e-12)
+        phi = [f["attributions"][0]["attribution"][0] for f in doc["explanations"]["kernel_shap"][0]]
+        np.testing.assert_allclose(phi, reg.coef_ * (X4[11] - X4[0]), rtol=1e-9, atol=1e-12)
+        missing = client.post("/invocations", content=_csv(X4[11:12]), headers={"Content-Type": "text/csv"})
+        assert missing.status_code == 400 and "X-Amzn-SageMaker-Target-Model" in missing.text

@@ -62,7 +62,10 @@ class InProcessTransport(Transport):
         except Exception as exc:  # noqa: BLE001 - a model bug is an answer, as over HTTP (500)
             text = f"internal error: {type(exc).__name__}: {exc}"
             return Reply(500, text.encode(), {"content-type": "text/plain; charset=utf-8"})
-        return Reply(200, payload, {"content-type": with_charset(out_type)})
+        headers = {"content-type": with_charset(out_type)}
+        if custom_attributes is not None:  # local_endpoint's HTTP handler echoes them too
+            headers["x-amzn-sagemaker-custom-attributes"] = custom_attributes
+        return Reply(200, payload, headers)
 
     def fast_path_types(self) -> set[str]:
         """The in-process server reads ``application/x-npy`` like the HTTP one."""
