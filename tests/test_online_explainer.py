@@ -12,6 +12,7 @@ import pytest
 from _model_server import running_endpoint, save_sklearn_model, train_sklearn_classifier
 from starlette.testclient import TestClient
 
+from analyzer.errors import UserError
 from analyzer.model_client.transport import Reply
 from container.cli import main
 from container.online.app import build_explainer, create_explainer_app
@@ -498,3 +499,19 @@ def test_target_model_and_custom_attributes_reach_the_model(models: dict[str, An
         np.testing.assert_allclose(phi, reg.coef_ * (X4[11] - X4[0]), rtol=1e-9, atol=1e-12)
         missing = client.post("/invocations", content=_csv(X4[11:12]), headers={"Content-Type": "text/csv"})
         assert missing.status_code == 400 and "X-Amzn-SageMaker-Target-Model" in missing.text
+
+
+def test_baseline_from_a_uri_gives_the_same_values(models: dict[str, Any], tmp_path: Path) -> None:
+    X4 = models["X4"]
+    (tmp_path / "baseline.csv").write_text(_csv(X4[:3]))
+    answers = []
+    for baseline in ({"ShapBaselineUri": str(tmp_path / "baseline.csv")}, {"ShapBaseline": _csv(X4[:3])}):
+        raw = {"ShapConfig": {"ShapBaselineConfig": baseline, "NumberOfSamples": 6, "Seed": 2}}
+        with _app(models, "reg", raw) as client:
+            resp = client.post("/invocations", content=_csv(X4[20:22]), headers={"Content-Type": "text/csv"})
+        assert resp.status_code == 200, resp.text
+        answers.append(resp.json()["explanations"])
+    assert answers[0] == answers[1]
+    raw = {"ShapConfig": {"ShapBaselineConfig": {"ShapBaselineUri": str(tmp_path / "missing.csv")}}}
+    with pytest.raises(UserError, match="missing.csv"):
+        build_explainer(parse_explainer_config(raw), model_dir=models["root"] / "reg")
