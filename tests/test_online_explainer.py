@@ -515,3 +515,20 @@ def test_baseline_from_a_uri_gives_the_same_values(models: dict[str, Any], tmp_p
     raw = {"ShapConfig": {"ShapBaselineConfig": {"ShapBaselineUri": str(tmp_path / "missing.csv")}}}
     with pytest.raises(UserError, match="missing.csv"):
         build_explainer(parse_explainer_config(raw), model_dir=models["root"] / "reg")
+
+
+def test_label_headers_are_echoed_after_the_predictions(models: dict[str, Any]) -> None:
+    X14 = models["X14"]
+    raw = {
+        "InferenceConfig": {"LabelHeaders": ["no", "yes"]},
+        "ShapConfig": {"ShapBaselineConfig": {"ShapBaseline": _csv(X14[:1])}, "NumberOfSamples": 10},
+    }
+    with _app(models, "clf", raw) as client:
+        doc = client.post(
+            "/invocations", content=_csv(X14[60:61]), headers={"Content-Type": "text/csv"}
+        ).json()
+    assert list(doc) == ["version", "predictions", "label_headers", "explanations"]
+    assert doc["label_headers"] == ["no", "yes"]
+    attributions = [f["attributions"][0]["attribution"] for f in doc["explanations"]["kernel_shap"][0]]
+    # one value per label; the two class probabilities move in opposite directions
+    assert all(len(a) == 2 and a[0] == pytest.approx(-a[1], abs=1e-12) for a in attributions)
