@@ -532,3 +532,38 @@ def test_label_headers_are_echoed_after_the_predictions(models: dict[str, Any]) 
     attributions = [f["attributions"][0]["attribution"] for f in doc["explanations"]["kernel_shap"][0]]
     # one value per label; the two class probabilities move in opposite directions
     assert all(len(a) == 2 and a[0] == pytest.approx(-a[1], abs=1e-12) for a in attributions)
+
+
+def test_enable_explanations_on_json_lines_output_objects(
+    models: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API's example `probability>`0.5`` on a model answering {"predicted_label", "probability"};
+    the scores explained are at ProbabilityAttribute, with the CSV output's column the same values."""
+    monkeypatch.setenv("SAGEMAKER_INFERENCE_OUTPUT", "predicted_label,probability")
+    X14, clf = models["X14"], models["clf"]
+    records = X14[70:76]
+    p1 = clf.predict_proba(records)[:, 1]
+    assert 0 < (p1 > 0.5).sum() < len(p1)
+    answers = {}
+    for accept, locator in (("application/jsonlines", {"ProbabilityAttribute": "probability"}),
+                            ("text/csv", {"ProbabilityIndex": 1})):  # fmt: skip
+        raw = {
+            "EnableExplanations": "probability>`0.5`" if accept != "text/csv" else "[1]>`0.5`",
+            "InferenceConfig": locator,
+            "ShapConfig": {
+                "ShapBaselineConfig": {"ShapBaseline": _csv(X14[:2])},
+                "NumberOfSamples": 16,
+                "Seed": 4,
+            },
+        }
+        with _app(models, "clf", raw) as client:
+            resp = client.post(
+                "/invocations", content=_csv(records), headers={"Content-Type": "text/csv", "Accept": accept}
+            )
+        assert resp.status_code == 200, resp.text
+        doc = resp.json()
+        assert doc["predictions"]["content_type"].startswith(accept)
+        shap = doc["explanations"]["kernel_shap"]
+        assert [entry is not None for entry in shap] == list(p1 > 0.5)
+        answers[accept] = shap
+    assert answers["application/jsonlines"] == answers["text/csv"]
