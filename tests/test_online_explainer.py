@@ -567,3 +567,30 @@ def test_enable_explanations_on_json_lines_output_objects(
         assert [entry is not None for entry in shap] == list(p1 > 0.5)
         answers[accept] = shap
     assert answers["application/jsonlines"] == answers["text/csv"]
+
+
+def test_label_headers_found_in_the_output(models: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Autopilot-style answers (a label list and a score list per record): the labels found at
+    LabelIndex / LabelAttribute become label_headers, one attribution per score."""
+    monkeypatch.setenv("SAGEMAKER_INFERENCE_OUTPUT", "labels,probabilities")
+    X14 = models["X14"]
+    base = {"ShapBaselineConfig": {"ShapBaseline": _csv(X14[:1])}, "NumberOfSamples": 12, "Seed": 9}
+    answers = {}
+    for accept, inference in (
+        ("text/csv", {"LabelIndex": 0, "ProbabilityIndex": 1}),
+        ("application/jsonlines", {"LabelAttribute": "labels", "ProbabilityAttribute": "probabilities"}),
+    ):
+        with _app(models, "clf", {"InferenceConfig": inference, "ShapConfig": base}) as client:
+            resp = client.post(
+                "/invocations",
+                content=_csv(X14[80:82]),
+                headers={"Content-Type": "text/csv", "Accept": accept},
+            )
+        assert resp.status_code == 200, resp.text
+        doc = resp.json()
+        assert doc["label_headers"] == [0, 1]
+        assert all(
+            len(f["attributions"][0]["attribution"]) == 2 for f in doc["explanations"]["kernel_shap"][0]
+        )
+        answers[accept] = doc["explanations"]
+    assert answers["text/csv"] == answers["application/jsonlines"]

@@ -37,7 +37,7 @@ from analyzer.errors import ConfigError, ModelError
 from analyzer.explain import kernel_shap
 from analyzer.explain.plan import resolve_num_samples
 from analyzer.model_client import ModelClient
-from analyzer.model_client.parse import ResponseFormatError, parse_csv_table
+from analyzer.model_client.parse import ResponseFormatError, ResponseParser, parse_csv_table
 from analyzer.model_client.serialize import CSV, JSONLINES
 from analyzer.model_client.transport import Reply, TransportError
 from analyzer.plan.model import ClientSettings
@@ -425,14 +425,33 @@ class OnlineExplainer:
                 "data": _decode(reply.body, "model response"),
             },
         }
-        if self.settings.inference.LabelHeaders is not None:
-            doc["label_headers"] = list(self.settings.inference.LabelHeaders)
+        label_headers = self._label_headers(body, kind, reply)
+        if label_headers is not None:
+            doc["label_headers"] = label_headers
         doc["explanations"] = explanations
         headers = {}
         custom = reply.headers.get("x-amzn-sagemaker-custom-attributes")
         if custom is not None:
             headers["X-Amzn-SageMaker-Custom-Attributes"] = custom
         return ExplainerResponse(json.dumps(doc).encode(), headers)
+
+    def _label_headers(self, body: bytes, kind: str, reply: Reply) -> list[Any] | None:
+        """``LabelHeaders``, else the labels the model answers at ``LabelIndex``/``LabelAttribute``
+        when they are a list per record (e.g. ``"['cat','dog']","[0.1,0.9]"``)."""
+        inf = self.settings.inference
+        if inf.LabelHeaders is not None:
+            return list(inf.LabelHeaders)
+        locator = inf.LabelIndex if inf.LabelIndex is not None else inf.LabelAttribute
+        out_kind = media_type(reply.headers.get("content-type"))
+        if locator is None or out_kind not in SUPPORTED_TYPES:
+            return None
+        n_records = len(read_records(body, kind, self.features_attribute, "request"))
+        try:
+            labels = ResponseParser(out_kind, locator, None, "label").labels(reply.body, n_records)
+        except (ResponseFormatError, ValueError) as exc:
+            raise ExplainerRequestError(f"cannot read the labels of the model response: {exc}") from None
+        first = labels[0] if labels else None
+        return list(first) if isinstance(first, list) else None
 
     def _forward(
         self, body: bytes, content_type: str, accept: str | None, custom: str | None, target: str | None
