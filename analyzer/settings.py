@@ -86,6 +86,15 @@ SAGEMAKER_POLL = EnvVar(
     "CLARIFY_RUNNER_SAGEMAKER_POLL_SECONDS",
     "15",
     "SageMaker backend: seconds between DescribeEndpoint polls.")
+EXPLAINER_CONFIG = EnvVar(
+    "CLARIFY_RUNNER_EXPLAINER_CONFIG",
+    None,
+    "Image `serve` role: a `ClarifyExplainerConfig` JSON file (or the JSON itself); when set, `serve`"
+    " answers with online explanations (`clarify-runner serve --explainer-config`).")
+EXPLAINER_MODEL_URL = EnvVar(
+    "CLARIFY_RUNNER_EXPLAINER_MODEL_URL",
+    None,
+    "Online explainer: the model container URL to front, instead of serving `/opt/ml/model` in-process.")
 S3_ENDPOINT = EnvVar(
     "AWS_ENDPOINT_URL_S3",
     None,
@@ -105,8 +114,8 @@ AWS_ENDPOINT = EnvVar(
 #: Every variable read by ``analyzer`` and ``container``, in README order.
 VARIABLES: tuple[EnvVar, ...] = (
     OPT_ML, CONFIG, DATA, OUTPUT, BACKEND, MODELS_FILE, SHAP_ESTIMATOR, LOG_LEVEL, SERVE_USER,
-    ENDPOINT_TIMEOUT, IN_CONTAINER, SERVE_IMAGE, SAGEMAKER_POLL, S3_ENDPOINT, AWS_ENDPOINT,
-    SPACY_PIPELINES,
+    ENDPOINT_TIMEOUT, IN_CONTAINER, SERVE_IMAGE, SAGEMAKER_POLL, EXPLAINER_CONFIG, EXPLAINER_MODEL_URL,
+    S3_ENDPOINT, AWS_ENDPOINT, SPACY_PIPELINES,
 )  # fmt: skip
 
 
@@ -127,6 +136,8 @@ class RunnerSettings:
     in_container: bool
     serve_image: str | None
     sagemaker_poll_seconds: float
+    explainer_config: str | None
+    explainer_model_url: str | None
     s3_endpoint_url: str | None
     #: ``CLARIFY_RUNNER_SPACY_PIPELINES`` as written (checked and parsed by :mod:`analyzer.plan.text`)
     spacy_pipelines: str | None = None
@@ -173,6 +184,8 @@ def runner_settings(environ: Mapping[str, str] | None = None) -> RunnerSettings:
         in_container=bool(env.get(IN_CONTAINER.name)),
         serve_image=_text(env, SERVE_IMAGE),
         sagemaker_poll_seconds=_number(env, SAGEMAKER_POLL),
+        explainer_config=_text(env, EXPLAINER_CONFIG),
+        explainer_model_url=_text(env, EXPLAINER_MODEL_URL),
         s3_endpoint_url=_text(env, S3_ENDPOINT) or _text(env, AWS_ENDPOINT),
         spacy_pipelines=_text(env, SPACY_PIPELINES),
     )

@@ -2,7 +2,8 @@
 
 ``clarify-runner run``       run an analysis (no Docker needed)
 ``clarify-runner validate``  check a config, its dataset and its endpoint without running anything
-``clarify-runner serve``     serve a model with the SageMaker inference contract
+``clarify-runner serve``     serve a model with the SageMaker inference contract (with
+                             ``--explainer-config``: with online explanations)
 
 Exit codes (:mod:`analyzer.errors`): 0 success, 1 user error (config, data), 2 internal
 error, 3 model or endpoint error, 4 platform error (network, AWS, Docker), 130/143 stopped by
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from analyzer.errors import EXIT_OK, EXIT_USER_ERROR, JobStopped, StopEvent
+from analyzer.errors import EXIT_OK, EXIT_USER_ERROR, ConfigError, JobStopped, StopEvent
 from local_endpoint.cli import add_serve_arguments
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -119,7 +120,49 @@ def _parser() -> argparse.ArgumentParser:
         "serve", help="serve a model with the SageMaker inference contract", parents=[common]
     )
     add_serve_arguments(serve)
+    add_explainer_arguments(serve)
     return parser
+
+
+def add_explainer_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--explainer-config`` and ``--model-url`` (online explainability) to a serve parser."""
+    parser.add_argument(
+        "--explainer-config",
+        default=None,
+        help="ClarifyExplainerConfig JSON file: answer invocations with Kernel SHAP explanations "
+        "(default $CLARIFY_RUNNER_EXPLAINER_CONFIG)",
+    )
+    parser.add_argument(
+        "--model-url",
+        default=None,
+        help="with --explainer-config: front this model container URL instead of serving --model-dir "
+        "(default $CLARIFY_RUNNER_EXPLAINER_MODEL_URL)",
+    )
+
+
+def serve_with_args(args: argparse.Namespace) -> None:
+    """Serve the model, or the explainer in front of it when an explainer config is given."""
+    from analyzer.settings import runner_settings
+
+    env = runner_settings()
+    config = args.explainer_config or env.explainer_config
+    if config is None:
+        if args.model_url:
+            raise ConfigError("--model-url needs --explainer-config: it names the model the explainer fronts")
+        from local_endpoint.server import serve
+
+        serve(args.model_dir, host=args.host, port=args.port, workers=args.workers)
+        return
+    from container.online.server import serve_explainer
+
+    serve_explainer(
+        config,
+        model_dir=args.model_dir,
+        model_url=args.model_url or env.explainer_model_url,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+    )
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -246,9 +289,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from local_endpoint.server import serve
-
-    serve(args.model_dir, host=args.host, port=args.port, workers=args.workers)
+    serve_with_args(args)
     return EXIT_OK
 
 

@@ -254,16 +254,17 @@ def _drop_privileges() -> None:
 
 
 def serve_main(argv: Sequence[str]) -> int:
-    """The model-server role (``serve``): local_endpoint on ``/opt/ml/model``, port 8080."""
+    """The model-server role (``serve``): local_endpoint on ``/opt/ml/model``, port 8080; the online
+    explainer in front of it when ``$CLARIFY_RUNNER_EXPLAINER_CONFIG`` is set."""
+    from container.cli import add_explainer_arguments, serve_with_args
     from local_endpoint.cli import add_serve_arguments
 
     p = argparse.ArgumentParser(prog="serve")
     add_serve_arguments(p)
+    add_explainer_arguments(p)
     args = p.parse_args(list(argv))
     _drop_privileges()
-    from local_endpoint.server import serve
-
-    serve(args.model_dir, host=args.host, port=args.port, workers=args.workers)
+    serve_with_args(args)
     return EXIT_OK
 
 

@@ -26,7 +26,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from analyzer.errors import ModelError
 from analyzer.explain.kernel_shap import ESTIMATORS
@@ -34,6 +33,7 @@ from analyzer.explain.plan import CoalitionPlan, clarify_plan, leverage_plan
 from analyzer.explain.solver import baseline_weights, coalition_values, expected_output, link, solve_record
 from analyzer.explain.text.game import RecordGame, TextLayout, build_game
 from analyzer.explain.text.segment import Segmenter, TextUnit
+from analyzer.explain.threads import one_blas_thread
 
 log = logging.getLogger("analyzer.explain.text")
 
@@ -230,7 +230,7 @@ def explain_text(
         )
         for i in range(len(records))
     ]
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         result = _run(games, baseline, predict, spec, progress, max_rows_per_call)
     result.segmentation = segmenter.info.description
     result.players = [len(g.players) for g in games]
