@@ -56,7 +56,7 @@ MODELS_FILE = EnvVar(
     "CLARIFY_RUNNER_MODELS_FILE",
     None,
     "Offline models file `{model_name: {image, model_data_url, environment}}` for "
-    "`predictor.model_name`.")
+    "`predictor.model_name`: a path, an `s3://` URI or the JSON text itself.")
 SHAP_ESTIMATOR = EnvVar(
     "CLARIFY_RUNNER_SHAP_ESTIMATOR",
     "clarify",
@@ -91,6 +91,11 @@ S3_ENDPOINT = EnvVar(
     None,
     "S3 endpoint URL for datasets, configs and outputs (an S3 emulator); falls back to "
     "`AWS_ENDPOINT_URL`.")
+AWS_REGION = EnvVar(
+    "AWS_REGION",
+    None,
+    "AWS region that SageMaker sets in processing containers; used for SageMaker API calls "
+    "when boto3 finds none (`AWS_DEFAULT_REGION`), before the region of the job's ARN.")
 AWS_ENDPOINT = EnvVar(
     "AWS_ENDPOINT_URL",
     None,
@@ -101,6 +106,7 @@ AWS_ENDPOINT = EnvVar(
 VARIABLES: tuple[EnvVar, ...] = (
     OPT_ML, CONFIG, DATA, OUTPUT, BACKEND, MODELS_FILE, SHAP_ESTIMATOR, LOG_LEVEL, SERVE_USER,
     ENDPOINT_TIMEOUT, IN_CONTAINER, SERVE_IMAGE, SAGEMAKER_POLL, S3_ENDPOINT, AWS_ENDPOINT,
+    AWS_REGION,
 )  # fmt: skip
 
 
@@ -122,6 +128,7 @@ class RunnerSettings:
     serve_image: str | None
     sagemaker_poll_seconds: float
     s3_endpoint_url: str | None
+    aws_region: str | None = None
 
 
 def _text(env: Mapping[str, str], var: EnvVar) -> str | None:
@@ -166,4 +173,5 @@ def runner_settings(environ: Mapping[str, str] | None = None) -> RunnerSettings:
         serve_image=_text(env, SERVE_IMAGE),
         sagemaker_poll_seconds=_number(env, SAGEMAKER_POLL),
         s3_endpoint_url=_text(env, S3_ENDPOINT) or _text(env, AWS_ENDPOINT),
+        aws_region=_text(env, AWS_REGION),
     )

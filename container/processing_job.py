@@ -161,7 +161,11 @@ def _parser() -> argparse.ArgumentParser:
         choices=["auto", "docker", "subprocess", "sagemaker"],
         help="shadow endpoint backend (default: auto)",
     )
-    p.add_argument("--models-file", default=env.models_file, help="offline models file")
+    p.add_argument(
+        "--models-file",
+        default=env.models_file,
+        help="offline models file: a path, an s3:// URI or the JSON text",
+    )
     p.add_argument("--shap-estimator", default=env.shap_estimator)
     p.add_argument("--log-level", default=env.log_level)
     return p

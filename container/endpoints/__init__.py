@@ -80,7 +80,7 @@ def open_shadow_endpoint(
     predictor: EndpointTarget,
     *,
     backend: str = "auto",
-    models_file: Path | None = None,
+    models_file: str | Path | None = None,
     stop_event: threading.Event | None = None,
 ) -> Iterator[EndpointHandle]:
     """Yield an :class:`EndpointHandle` for ``predictor``; tear down what was started on exit.
@@ -90,7 +90,8 @@ def open_shadow_endpoint(
             ``endpoint_name_prefix``, ``initial_instance_count``, ``instance_type``,
             ``accelerator_type``, named as in analysis_config.json's ``predictor``).
         backend: ``auto``, ``docker``, ``subprocess`` or ``sagemaker``.
-        models_file: Local models file for offline use (see :mod:`container.endpoints.models`).
+        models_file: Models file for offline use: a path, an ``s3://`` URI or the JSON text (see
+            :mod:`container.endpoints.models`).
         stop_event: When set, waiting for the endpoint stops (raises :class:`analyzer.errors.JobStopped`).
     """
     from container.endpoints.sagemaker_backend import use_existing_endpoint
@@ -120,7 +121,7 @@ def _open_backend(
     model_name: str,
     predictor: EndpointTarget,
     count: int,
-    models_file: Path | None,
+    models_file: str | Path | None,
     stop_event: threading.Event | None,
 ) -> Iterator[EndpointHandle]:
     if chosen == "sagemaker":
