@@ -170,7 +170,11 @@ def run_job(
                 dataset,
                 output_dir=staging,
                 endpoint=endpoint,
-                options=RunOptions(stop_event=stop_event, release_endpoint=stack.close),
+                options=RunOptions(
+                    stop_event=stop_event,
+                    release_endpoint=stack.close,
+                    output_location=str(output) if output_s3 else str(output_dir),
+                ),
             )
         if output_s3:
             from container.s3 import upload_outputs

@@ -111,6 +111,7 @@ def open_shadow_endpoint(
     name = endpoint_name(model_name, attr(predictor, "endpoint_name_prefix"))
     logger.info("Spinning up shadow endpoint")
     with _open_backend(chosen, name, model_name, predictor, count, models_file, stop_event) as handle:
+        logger.info("Endpoint ready.")
         yield handle
 
 
@@ -144,11 +145,13 @@ def _open_backend(
         from container.endpoints.docker_backend import open_docker_endpoint
 
         logger.info("Creating endpoint: '%s' (%d Docker container(s))", name, count)
+        logger.info("Using endpoint name: %s", name)
         with open_docker_endpoint(name, spec, count=count, stop_event=stop_event) as handle:
             yield handle
     else:
         from container.endpoints.subprocess_backend import open_subprocess_endpoint
 
         logger.info("Creating endpoint: '%s' (%d local_endpoint process(es))", name, count)
+        logger.info("Using endpoint name: %s", name)
         with open_subprocess_endpoint(name, spec, count=count, stop_event=stop_event) as handle:
             yield handle

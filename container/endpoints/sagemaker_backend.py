@@ -105,6 +105,7 @@ def open_sagemaker_endpoint(
             logger.info("Creating endpoint: '%s'", name)
             sm.create_endpoint(EndpointName=name, EndpointConfigName=config_name)
             created_endpoint = True
+            logger.info("Using endpoint name: %s", name)
         except (ClientError, BotoCoreError) as exc:
             raise ModelError(
                 f"could not create the shadow endpoint for predictor.model_name {model_name!r}: {exc}"
