@@ -242,10 +242,8 @@ def _label_names(headers: tuple[str | int, ...] | None, n_outputs: int) -> list[
 
 
 def _kernel_shap(state: _State, job: ShapJob) -> dict[str, Any]:
-    from analyzer.explain import aggregate_shap, kernel_shap, shap_section
+    from analyzer.explain import aggregate_shap, default_num_samples, kernel_shap, shap_section
     from analyzer.output import write_shap_outputs
-
-    from analyzer.explain import default_num_samples
 
     explained = list(job.explained_names)
     n_samples = job.num_samples if job.num_samples is not None else default_num_samples(len(explained))
