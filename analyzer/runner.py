@@ -65,6 +65,9 @@ class RunOptions:
     #: Where the outputs are published (S3 prefix or final folder), for result paths written
     #: into ``analysis.json`` (time series' ``explanation_results_path``). Default: output_dir.
     results_uri: str | None = None
+    #: Where the results end up (a folder or an ``s3://`` prefix), for the log lines that name
+    #: output files as Clarify's do; default: ``output_dir``.
+    output_location: str | None = None
 
 
 @dataclass
@@ -169,10 +172,17 @@ def execute_plan(
             options.release_endpoint()
 
     path = write_analysis(state.output_dir, state.analysis)
-    logger.info("Collected analyses: %s", path.name)
     if plan.report is not None:
         _report(state, names, started, started_at, endpoint)
+    # Clarify prints the whole analysis.json last, after the reports
+    logger.info("Collected analyses: \n%s", path.read_text(encoding="utf-8"))
     return state.analysis
+
+
+def _shown(state: _State, relative: str | Path) -> str:
+    """An output file as the log names it: under the final output location, as Clarify's log."""
+    base = state.options.output_location or str(state.output_dir)
+    return f"{base.rstrip('/')}/{Path(relative).as_posix()}"
 
 
 def _job_name(job: AnalysisJob) -> str:
@@ -274,14 +284,18 @@ def _label_names(headers: tuple[str | int, ...] | None, n_outputs: int) -> list[
 
 
 def _kernel_shap(state: _State, job: ShapJob) -> dict[str, Any]:
-    from analyzer.explain import aggregate_shap, kernel_shap, shap_section
+    from analyzer.explain import aggregate_shap, default_num_samples, kernel_shap, shap_section
     from analyzer.output import write_shap_outputs
 
+    explained = list(job.explained_names)
+    n_samples = job.num_samples if job.num_samples is not None else default_num_samples(len(explained))
+    logger.info("SHAP n_samples %d", n_samples)
     _banner("Calculating SHAP values")
     client = state.require_client()
     baseline = _baseline_frame(state, job)
     records = state.dataset.features()
     logger.info("SHAP estimator: %s", job.estimator)
+    _banner(f"Shap analyzer: explaining {len(records)} rows, {len(explained)} columns...")
 
     def progress(done: int, total: int) -> None:
         check_stop(state.options.stop_event)
@@ -297,7 +311,6 @@ def _kernel_shap(state: _State, job: ShapJob) -> dict[str, Any]:
         estimator=job.estimator,
         progress=progress,
     )
-    explained = list(job.explained_names)
     labels = _label_names(job.label_headers, result.local.shape[2])
     section = shap_section(result, explained, job.agg_method, label_headers=labels)
     dataset = state.dataset
@@ -313,7 +326,12 @@ def _kernel_shap(state: _State, job: ShapJob) -> dict[str, Any]:
     )
     state.shap_files.update({p.name: p for p in written})
     for p in written:
-        logger.info("Wrote %s", p.relative_to(state.output_dir))
+        relative = p.relative_to(state.output_dir)
+        if p.name.startswith("baseline"):
+            logger.info("Wrote baseline used to compute explanations to: %s", _shown(state, relative))
+        else:
+            logger.info("Wrote %d local explanations to: %s", len(records), _shown(state, relative))
+    logger.info("Shap analysis finished.")
     global_values = aggregate_shap(result.local, job.agg_method)
     # Global importance per explained feature, summed over labels, for PDP's top_k_features.
     state.shap_importance = pd.Series(np.abs(global_values).sum(axis=1), index=explained)
@@ -453,8 +471,13 @@ def _report(
         sections=[block for build in state.report_sections for block in build()] or None,
         local_shap_jsonl=state.shap_files.get("out.jsonl"),
     )
+    kinds = {".html": "HTML report", ".pdf": "PDF report", ".ipynb": "Notebook report"}
     for p in written:
-        logger.info("Report '%s' generated successfully.", p.name)
+        logger.info(
+            "%s '%s' generated successfully.",
+            kinds.get(p.suffix, "Report"),
+            _shown(state, p.relative_to(state.output_dir)),
+        )
 
 
 def _report_methods(names: list[str]) -> list[str]:

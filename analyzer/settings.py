@@ -56,7 +56,7 @@ MODELS_FILE = EnvVar(
     "CLARIFY_RUNNER_MODELS_FILE",
     None,
     "Offline models file `{model_name: {image, model_data_url, environment}}` for "
-    "`predictor.model_name`.")
+    "`predictor.model_name`: a path, an `s3://` URI or the JSON text itself.")
 SHAP_ESTIMATOR = EnvVar(
     "CLARIFY_RUNNER_SHAP_ESTIMATOR",
     "clarify",
@@ -105,6 +105,11 @@ SPACY_PIPELINES = EnvVar(
     None,
     "Text explanations: the spaCy pipeline per language, `code=package-or-folder` comma-separated "
     "(`en=en_core_web_md,de=/models/de`); `blank` forces the blank pipeline.")
+AWS_REGION = EnvVar(
+    "AWS_REGION",
+    None,
+    "AWS region that SageMaker sets in processing containers; used for SageMaker API calls "
+    "when boto3 finds none (`AWS_DEFAULT_REGION`), before the region of the job's ARN.")
 AWS_ENDPOINT = EnvVar(
     "AWS_ENDPOINT_URL",
     None,
@@ -115,7 +120,7 @@ AWS_ENDPOINT = EnvVar(
 VARIABLES: tuple[EnvVar, ...] = (
     OPT_ML, CONFIG, DATA, OUTPUT, BACKEND, MODELS_FILE, SHAP_ESTIMATOR, LOG_LEVEL, SERVE_USER,
     ENDPOINT_TIMEOUT, IN_CONTAINER, SERVE_IMAGE, SAGEMAKER_POLL, EXPLAINER_CONFIG, EXPLAINER_MODEL_URL,
-    S3_ENDPOINT, AWS_ENDPOINT, SPACY_PIPELINES,
+    S3_ENDPOINT, AWS_ENDPOINT, SPACY_PIPELINES, AWS_REGION,
 )  # fmt: skip
 
 
@@ -141,6 +146,7 @@ class RunnerSettings:
     s3_endpoint_url: str | None
     #: ``CLARIFY_RUNNER_SPACY_PIPELINES`` as written (checked and parsed by :mod:`analyzer.plan.text`)
     spacy_pipelines: str | None = None
+    aws_region: str | None = None
 
 
 def _text(env: Mapping[str, str], var: EnvVar) -> str | None:
@@ -188,4 +194,5 @@ def runner_settings(environ: Mapping[str, str] | None = None) -> RunnerSettings:
         explainer_model_url=_text(env, EXPLAINER_MODEL_URL),
         s3_endpoint_url=_text(env, S3_ENDPOINT) or _text(env, AWS_ENDPOINT),
         spacy_pipelines=_text(env, SPACY_PIPELINES),
+        aws_region=_text(env, AWS_REGION),
     )

@@ -96,7 +96,9 @@ def _parser() -> argparse.ArgumentParser:
         help="how to start the shadow endpoint for predictor.model_name (default: auto)",
     )
     run.add_argument(
-        "--models-file", help="offline model registry: JSON {model_name: {image, model_data_url, ...}}"
+        "--models-file",
+        help="offline model registry: JSON {model_name: {image, model_data_url, ...}} as a path, "
+        "an s3:// URI or the JSON text itself",
     )
     run.add_argument(
         "--shap-estimator",

@@ -56,7 +56,7 @@ def _endpoint_for(
     *,
     endpoint_url: str | None,
     backend: str,
-    models_file: Path | None,
+    models_file: str | None,
     stop_event: threading.Event | None,
 ) -> Iterator[EndpointHandle | None]:
     if not plan.needs_model or plan.model is None:
@@ -111,7 +111,8 @@ def run_job(
         endpoint_url: Send every prediction to this container URL instead of the endpoint or
             model that the config names.
         backend: Shadow-endpoint backend (``auto``, ``docker``, ``subprocess``, ``sagemaker``).
-        models_file: Local model registry for offline use (see ``container.endpoints``).
+        models_file: Model registry for offline use: a path, an ``s3://`` URI or the JSON text
+            (see ``container.endpoints.models``).
         stop_event: Set by a signal handler to stop the job between steps.
         shap_estimator: ``clarify`` (identical to Clarify/shap) or ``leverage`` (not identical).
         report_tolerance: Bias metrics further than this from their fair value are highlighted.
@@ -163,7 +164,7 @@ def run_job(
                     plan,
                     endpoint_url=endpoint_url,
                     backend=backend,
-                    models_file=Path(models_file) if models_file else None,
+                    models_file=str(models_file) if models_file else None,
                     stop_event=stop_event,
                 )
             )
@@ -176,6 +177,7 @@ def run_job(
                     stop_event=stop_event,
                     release_endpoint=stack.close,
                     results_uri=results_uri or (str(output) if output_s3 else str(Path(output).resolve())),
+                    output_location=str(output) if output_s3 else str(output_dir),
                 ),
             )
         if output_s3:

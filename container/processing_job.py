@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analyzer.errors import EXIT_OK, ConfigError, JobStopped, StopEvent
+from analyzer.errors import EXIT_OK, ConfigError, JobStopped, NotSupportedError, StopEvent
 from analyzer.settings import runner_settings
 
 logger = logging.getLogger("clarify_runner.processing_job")
@@ -158,6 +158,22 @@ def log_hosts(resource_config: dict[str, Any] | None) -> bool:
     return leader
 
 
+def check_single_host(resource_config: dict[str, Any] | None) -> None:
+    """Stop a job of several hosts on every host: distributed (Spark) analysis is not implemented.
+
+    A host that exited 0 while another still ran would let SageMaker (and SDK local mode, which
+    then stops the others) report a job without ``analysis.json`` as completed.
+    """
+    hosts = list((resource_config or {}).get("hosts") or [])
+    if len(hosts) > 1:
+        raise NotSupportedError(
+            f"This processing job has {len(hosts)} hosts ({', '.join(map(str, hosts))}; "
+            f"instance_count={len(hosts)}), but clarify-runner analyses on a single host: Clarify's "
+            "distributed (Spark) processing is not implemented. Run the job with instance_count=1; "
+            "every host of this job stops with this error."
+        )
+
+
 def _parser() -> argparse.ArgumentParser:
     env = runner_settings()
     description = (__doc__ or "").split("\n")[0]
@@ -171,7 +187,11 @@ def _parser() -> argparse.ArgumentParser:
         choices=["auto", "docker", "subprocess", "sagemaker"],
         help="shadow endpoint backend (default: auto)",
     )
-    p.add_argument("--models-file", default=env.models_file, help="offline models file")
+    p.add_argument(
+        "--models-file",
+        default=env.models_file,
+        help="offline models file: a path, an s3:// URI or the JSON text",
+    )
     p.add_argument("--shap-estimator", default=env.shap_estimator)
     p.add_argument("--log-level", default=env.log_level)
     return p
@@ -200,9 +220,8 @@ def run(args: argparse.Namespace, stop_event: StopEvent) -> int:
         output = args.output or str(_output_path(job_config, "analysis_result") or paths.output_dir)
         logger.info("Analysis config path: %s", config)
         logger.info("Analysis result path: %s", output)
-        if not log_hosts(resource_config):
-            logger.info("Only the leader runs the analysis; nothing to do on this host.")
-            return EXIT_OK
+        log_hosts(resource_config)
+        check_single_host(resource_config)
         run_job(
             config,
             data_uri=args.data or find_data(paths, job_config),

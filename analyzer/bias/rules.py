@@ -56,9 +56,9 @@ class LabelRule:
         return interval_mask(values, self.intervals)
 
 
-def label_type(stats: ColumnStats, values: list) -> str:
+def label_type(stats: ColumnStats, values: list, name: Any = None) -> str:
     """Data type of the label; for a continuous label ``values[0]`` becomes a float in place."""
-    data_type = infer_type(stats, values)
+    data_type = infer_type(stats, values, name)
     warn_traps(stats, values, data_type, "label")
     if data_type == CONTINUOUS:
         numeric_threshold(values)
@@ -124,9 +124,9 @@ class FacetRule:
         return BINARY_KEYS if self.data_type == CONTINUOUS else self.keys
 
 
-def facet_type(stats: ColumnStats, values: list | None) -> str:
+def facet_type(stats: ColumnStats, values: list | None, name: Any = None) -> str:
     """Data type of a facet; for a continuous facet ``values[0]`` becomes a float in place."""
-    data_type = infer_type(stats, values)
+    data_type = infer_type(stats, values, name)
     warn_traps(stats, values, data_type, "facet")
     if data_type == CONTINUOUS and values:
         numeric_threshold(values)

@@ -122,13 +122,14 @@ def bias_section(
     values = list(label_values_or_threshold)
 
     try:
-        facet_values = [_as_list(s.value_or_threshold) for s in facets]
-        facet_stats = [_stats_and_codes(frame[s.column], v) for s, v in zip(facets, facet_values)]
-        facet_types = [facet_type(st, v) for (st, _), v in zip(facet_stats, facet_values)]
-
         label_series = frame[label]
         lstats, lcodes = _stats_and_codes(label_series, values)
-        ltype = label_type(lstats, values)
+        ltype = label_type(lstats, values, label)  # Clarify logs the label's type first
+        facet_values = [_as_list(s.value_or_threshold) for s in facets]
+        facet_stats = [_stats_and_codes(frame[s.column], v) for s, v in zip(facets, facet_values)]
+        facet_types = [
+            facet_type(st, v, s.column) for (st, _), v, s in zip(facet_stats, facet_values, facets)
+        ]
         lnum = pd.to_numeric(label_series) if ltype == CONTINUOUS else None
         lrule = label_rule(lstats, ltype, values, numeric_max=lnum.max() if lnum is not None else None)
         y = lrule.mask(label_series, lcodes) if ltype != CONTINUOUS else lrule.mask(lnum)

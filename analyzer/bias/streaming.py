@@ -133,10 +133,13 @@ def stream_bias_section(
         raise DatasetError(f"Cannot read {path}: {exc}") from exc
 
     try:
-        ftypes = [facet_type(st, v) for st, v in zip(fstats, facet_values)]  # type: ignore[arg-type]
         lstats = stats["label"]
         assert lstats is not None
-        ltype = label_type(lstats, values)
+        ltype = label_type(lstats, values, label)  # Clarify logs the label's type first
+        ftypes = [
+            facet_type(st, v, s.column)  # type: ignore[arg-type]
+            for st, v, s in zip(fstats, facet_values, facets)
+        ]
         lnum_max = lstats.max_value
         lrule = label_rule(lstats, ltype, values, numeric_max=lnum_max)
         prule = None
