@@ -274,11 +274,11 @@ def merge_events(captured: Iterable[CapturedEvent], truths: Iterable[GroundTruth
     """
     result = MergeResult()
     labels: dict[str, GroundTruthEvent] = {}
-    for truth in truths:
+    for record in truths:
         result.ground_truth += 1
-        if truth.key in labels:
+        if record.key in labels:
             result.duplicate_ground_truth += 1
-        labels[truth.key] = truth
+        labels[record.key] = record
     seen: set[str] = set()
     for event in captured:
         result.captured += 1
@@ -286,7 +286,7 @@ def merge_events(captured: Iterable[CapturedEvent], truths: Iterable[GroundTruth
             result.duplicate_captures += 1
             continue
         seen.add(event.key)
-        truth = labels.get(event.key)
+        truth: GroundTruthEvent | None = labels.get(event.key)
         if truth is None and event.event_id is not None and event.inference_id is not None:
             truth = labels.get(event.event_id)  # ground truth keyed by eventId although inferenceId set
             if truth is not None:
