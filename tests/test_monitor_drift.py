@@ -124,3 +124,11 @@ def test_cloudwatch_records() -> None:
         ("ExpectedValue", 0.2, "ExpectedValue"),
     ]
     assert not any(math.isinf(r["Value"]) for r in records)
+
+
+def test_monitor_package_does_no_io() -> None:
+    """``analyzer.monitor`` is pure: reading captures and writing outputs is ``container``'s job."""
+    from tests.test_architecture import IO_MODULES, _violations
+
+    assert _violations("analyzer.monitor", IO_MODULES) == []
+    assert _violations("analyzer.monitor", ("analyzer.config", "analyzer.config_checks")) == []
