@@ -132,3 +132,38 @@ def test_monitor_package_does_no_io() -> None:
 
     assert _violations("analyzer.monitor", IO_MODULES) == []
     assert _violations("analyzer.monitor", ("analyzer.config", "analyzer.config_checks")) == []
+
+
+def test_real_clarify_analysis_files_as_baselines() -> None:
+    """Real Clarify container outputs (the fraud-detection example) are read as constraints."""
+    from container.monitor import load_baseline
+    from tests.conftest import REPO_ROOT
+
+    folder = REPO_ROOT / "tests" / "fixtures" / "clarify_examples" / "analysis_json"
+    first = load_baseline(
+        str(folder / "real_fraud_detection__bias_1__pre_and_post__no_group_variable__analysis.json")
+    )
+    second = load_baseline(
+        str(folder / "real_fraud_detection__bias_2__pre_and_post__no_group_variable__analysis.json")
+    )
+    assert bias_violations(first, first) == []
+    expected = []
+    for section in ("post_training_bias_metrics", "pre_training_bias_metrics"):
+        for facet, groups in second[section]["facets"].items():
+            for group in groups:
+                base_group = next(
+                    g
+                    for g in first[section]["facets"][facet]
+                    if g["value_or_threshold"] == group["value_or_threshold"]
+                )
+                base = {m["name"]: m["value"] for m in base_group["metrics"]}
+                for m in group["metrics"]:
+                    if m.get("value") is None or base.get(m["name"]) is None:
+                        continue
+                    fair = 1.0 if m["name"] == "DI" else 0.0
+                    if abs(float(m["value"]) - fair) > abs(float(base[m["name"]]) - fair):
+                        expected.append((facet, m["name"]))
+    found = [(v["facet"], v["metric_name"]) for v in bias_violations(second, first)]
+    assert found == expected and found  # the two real runs differ in some metrics
+    shap = load_baseline(str(folder / "real_fraud_detection__kernel_shap__analysis.json"))
+    assert attribution_drift(shap, shap).scores == {"label0": pytest.approx(1.0)}
