@@ -372,6 +372,12 @@ def run_monitor(
             f"No captured data under {captured} in the monitoring window; an execution without traffic fails"
         )
     work = Path(tempfile.mkdtemp(prefix="clarify-runner-monitor-"))
+    local_out = None if is_s3(str(output)) else Path(output)
+    if local_out is not None:  # staged next to the outputs: published with a rename, never a copy
+        local_out.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".clarify-runner-monitor-", dir=local_out))
+    else:
+        staging = work / "output"
     try:
         if kind == "bias":
             if ground_truth is None:
@@ -387,7 +393,6 @@ def run_monitor(
         logger.info("Monitoring dataset: %d records", n)
         derived_path = work / "analysis_config.json"
         derived_path.write_text(json.dumps(derived, indent=2))
-        staging = work / "output"
         analysis = run_job(derived_path, data_uri=str(data), output=staging, endpoint_url=endpoint_url,
                            backend=backend, models_file=models_file, stop_event=stop_event)  # fmt: skip
         scores: dict[str, float] = {}
@@ -411,19 +416,18 @@ def run_monitor(
             folder.mkdir(parents=True, exist_ok=True)
             (folder / CLOUDWATCH_FILE).write_text(dumps_metrics(records))
             logger.info("Wrote %d CloudWatch metric records to %s", len(records), folder / CLOUDWATCH_FILE)
-        if is_s3(str(output)):
+        if local_out is None:
             from container.s3 import upload_outputs
 
             files = upload_outputs(staging, str(output))
         else:
-            out = Path(output)
-            out.mkdir(parents=True, exist_ok=True)
-            stale = out / VIOLATIONS_FILE
+            stale = local_out / VIOLATIONS_FILE
             if stale.exists():
                 stale.unlink()  # a violation file from an earlier run must not outlive it
-            files = [str(p) for p in _publish(staging, out)]
+            files = [str(p) for p in _publish(staging, local_out)]
         result = MonitorResult(kind, analysis, violations, n, scores, files)
         logger.info("Monitoring execution status: %s", result.status)
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
