@@ -46,20 +46,29 @@ def _capture_file(now: datetime) -> Path:
         if hour not in _FILES:
             folder = CAPTURE_DIR / ENDPOINT_NAME / VARIANT / hour
             folder.mkdir(parents=True, exist_ok=True)
-            _FILES[hour] = folder / f"{now.strftime('%M-%S')}-{now.microsecond // 1000:03d}-{uuid.uuid4()}.jsonl"
+            _FILES[hour] = (
+                folder / f"{now.strftime('%M-%S')}-{now.microsecond // 1000:03d}-{uuid.uuid4()}.jsonl"
+            )
         return _FILES[hour]
 
 
-def capture(request: bytes, request_type: str, response: bytes, response_type: str, inference_id: str | None) -> None:
+def capture(
+    request: bytes, request_type: str, response: bytes, response_type: str, inference_id: str | None
+) -> None:
     """Append one capture record for this request/response pair."""
     now = datetime.now(UTC)
     meta = {"eventId": str(uuid.uuid4())}
     if inference_id:
         meta["inferenceId"] = inference_id
     meta["inferenceTime"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    record = {"captureData": {"endpointInput": _payload(request, request_type, "INPUT"),
-                              "endpointOutput": _payload(response, response_type, "OUTPUT")},
-              "eventMetadata": meta, "eventVersion": "0"}  # fmt: skip
+    record = {
+        "captureData": {
+            "endpointInput": _payload(request, request_type, "INPUT"),
+            "endpointOutput": _payload(response, response_type, "OUTPUT"),
+        },
+        "eventMetadata": meta,
+        "eventVersion": "0",
+    }
     path = _capture_file(now)
     line = json.dumps(record) + "\n"
     with _LOCK, path.open("a", encoding="utf-8") as fh:
@@ -92,8 +101,13 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         status, answer, answer_type = self._forward("POST", body)
         if status == 200 and self.path.rstrip("/").endswith("invocations"):
-            capture(body, self.headers.get("Content-Type", "text/csv"), answer, answer_type,
-                    self.headers.get("X-Amzn-SageMaker-Inference-Id"))  # fmt: skip
+            capture(
+                body,
+                self.headers.get("Content-Type", "text/csv"),
+                answer,
+                answer_type,
+                self.headers.get("X-Amzn-SageMaker-Inference-Id"),
+            )
         self._reply(status, answer, answer_type)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002

@@ -29,8 +29,9 @@ def applicants(n: int, seed: int, drifted: bool = False) -> pd.DataFrame:
     sex = rng.integers(0, 2, n)
     income = rng.normal(50, 15, n) - (20 * (sex == 0) if drifted else 0)
     approved = (income + rng.normal(0, 8, n) > 50).astype(int)
-    return pd.DataFrame({"approved": approved, "sex": sex, "age": rng.integers(20, 70, n),
-                         "income": income.round(2)})  # fmt: skip
+    return pd.DataFrame(
+        {"approved": approved, "sex": sex, "age": rng.integers(20, 70, n), "income": income.round(2)}
+    )
 
 
 def main() -> None:
@@ -42,12 +43,21 @@ def main() -> None:
     joblib.dump(model, out / "model" / "model.joblib")
     applicants(200, seed=1).to_csv(out / "baseline.csv", index=False)
     baselining = {
-        "dataset_type": "text/csv", "headers": HEADERS, "label": "approved", **BIAS,
+        "dataset_type": "text/csv",
+        "headers": HEADERS,
+        "label": "approved",
+        **BIAS,
         "methods": {"pre_training_bias": {"methods": "all"}, "post_training_bias": {"methods": "all"}},
-        "predictor": {"model_name": "credit-model", "instance_type": "ml.m5.xlarge", "initial_instance_count": 1,
-                      "accept_type": "text/csv", "content_type": "text/csv", "probability": 1},
+        "predictor": {
+            "model_name": "credit-model",
+            "instance_type": "ml.m5.xlarge",
+            "initial_instance_count": 1,
+            "accept_type": "text/csv",
+            "content_type": "text/csv",
+            "probability": 1,
+        },
         "probability_threshold": 0.6,
-    }  # fmt: skip
+    }
     (out / "baselining_config.json").write_text(json.dumps(baselining, indent=2))
     monitoring = {**BIAS, "headers": HEADERS, "label": "approved"}
     (out / "monitoring_config.json").write_text(json.dumps(monitoring, indent=2))

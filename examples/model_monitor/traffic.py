@@ -35,14 +35,20 @@ def send(frame: pd.DataFrame, prefix: str) -> list[dict[str, object]]:
         part = frame.iloc[i : i + 10]
         key = f"{prefix}-{i:04d}"
         req = urllib.request.Request(
-            PROXY + "/invocations", data=part[FEATURES].to_csv(header=False, index=False).encode(),
+            PROXY + "/invocations",
+            data=part[FEATURES].to_csv(header=False, index=False).encode(),
             headers={"Content-Type": "text/csv", "Accept": "text/csv", "X-Amzn-SageMaker-Inference-Id": key},
-        )  # fmt: skip
+        )
         with urllib.request.urlopen(req, timeout=60) as resp:
             resp.read()
         labels = "".join(f"{v}\n" for v in part["approved"])
-        truths.append({"groundTruthData": {"data": labels, "encoding": "CSV"}, "eventMetadata": {"eventId": key},
-                       "eventVersion": "0"})  # fmt: skip
+        truths.append(
+            {
+                "groundTruthData": {"data": labels, "encoding": "CSV"},
+                "eventMetadata": {"eventId": key},
+                "eventVersion": "0",
+            }
+        )
     return truths
 
 
