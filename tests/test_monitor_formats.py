@@ -116,3 +116,57 @@ def test_jsonlines_captures_with_attributes(tmp_path: Path, batch: int) -> None:
     facets = result.analysis["post_training_bias_metrics"]["facets"]["sex"]
     assert facets == expected["post_training_bias_metrics"]["facets"]["sex"]
     assert result.analysis["post_training_bias_metrics"]["label"] == "approved"  # the last header
+
+
+def test_explainability_config_is_completed_from_the_capture_and_the_contract(tmp_path: Path) -> None:
+    """No predictor endpoint: the monitored endpoint; content types from the capture; JSON baseline rows."""
+    import json as _json
+
+    from analyzer.monitor.capture import parse_capture_line
+    from container.monitor import _explain_dataset
+
+    body = '{"features":[1,2,3]}\n{"features":[4,5,6]}'
+    out = '{"score":0.2}\n{"score":0.7}'
+    event = parse_capture_line(
+        _json.dumps(
+            capture_line(
+                body,
+                out,
+                event_id="e",
+                encoding="JSON",
+                input_type="application/jsonlines",
+                output_type="application/jsonlines",
+            )
+        ),
+        "f",
+    )
+    cfg = {
+        "headers": ["a", "b", "c"],
+        "methods": {"shap": {"baseline": [{"features": [0, 0, 0]}], "num_samples": 10}},
+        "predictor": {"content_template": '{"features":$features}'},
+    }
+    attrs = MonitorAttributes(features="features", inference="score")
+    derived, data, n = _explain_dataset(cfg, [event], attrs, "live-endpoint", tmp_path)
+    assert n == 2 and data.read_text().splitlines() == ["a,b,c", "1,2,3", "4,5,6"]
+    assert derived["methods"]["shap"]["baseline"] == [[0, 0, 0]]
+    assert derived["predictor"] == {
+        "content_template": '{"features":$features}',
+        "content_type": "application/jsonlines",
+        "accept_type": "application/jsonlines",
+        "label": "score",
+        "endpoint_name": "live-endpoint",
+    }
+    csv_event = parse_capture_line(_json.dumps(capture_line("1,2,3\n", "0.1,0.9\n", event_id="e")), "f")
+    derived, _, _ = _explain_dataset(
+        {"headers": ["a", "b", "c"], "methods": {"shap": {}}, "predictor": {"model_name": "m"}},
+        [csv_event],
+        MonitorAttributes(inference="1"),
+        "live-endpoint",
+        tmp_path,
+    )
+    assert derived["predictor"] == {
+        "model_name": "m",
+        "content_type": "text/csv",
+        "accept_type": "text/csv",
+        "label": 1,
+    }
