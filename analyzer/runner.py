@@ -34,9 +34,11 @@ from analyzer.plan.model import (
     AnalysisPlan,
     BiasJob,
     ClusteredBaseline,
+    ImageShapJob,
     InlineBaseline,
     PdpJob,
     ShapJob,
+    TimeSeriesJob,
     UriBaseline,
 )
 
@@ -59,6 +61,9 @@ class RunOptions:
     #: Called once the last prediction is made, so the caller can tear the shadow endpoint
     #: down before the report is written (the real container's order).
     release_endpoint: Callable[[], None] | None = None
+    #: Where the outputs are published (S3 prefix or final folder), for result paths written
+    #: into ``analysis.json`` (time series' ``explanation_results_path``). Default: output_dir.
+    results_uri: str | None = None
 
 
 @dataclass
@@ -74,6 +79,9 @@ class _State:
     explanations: dict[str, Any] = field(default_factory=dict)
     shap_files: dict[str, Path] = field(default_factory=dict)
     shap_importance: pd.Series | None = None
+    endpoint: EndpointHandle | None = None
+    #: Report sections, built only when the report is written (after the endpoint is released).
+    report_sections: list[Callable[[], list[Any]]] = field(default_factory=list)
 
     def require_client(self) -> ModelClient:
         assert self.client is not None, "the plan needs the model but no client was opened"
@@ -85,6 +93,26 @@ def _banner(text: str) -> None:
     logger.info(line)
     logger.info(text)
     logger.info(line)
+
+
+def _image_shap(state: _State, job: ImageShapJob) -> dict[str, Any]:
+    from analyzer.image_job import run_image_shap
+    from analyzer.model_client.images import ImageModelClient
+
+    _banner("Calculating SHAP values (images)")
+    client = state.require_client()
+    assert isinstance(client, ImageModelClient)
+    run = run_image_shap(
+        job,
+        state.dataset.uri,
+        [str(name) for name in state.dataset.frame["image"]],
+        client,
+        state.output_dir,
+        after_image=lambda: check_stop(state.options.stop_event),
+    )
+    for p in run.files:
+        logger.info("Wrote %s", p.relative_to(state.output_dir))
+    return run.section
 
 
 def execute_plan(
@@ -114,15 +142,18 @@ def execute_plan(
     logger.info("Methods to run: %s", ", ".join(names))
 
     client = None
-    if plan.needs_model:
+    if plan.needs_model and plan.job(TimeSeriesJob) is None:  # time series: its own client
         if endpoint is None or plan.model is None:
             raise ValueError("the plan needs model predictions but no endpoint was given")
         from analyzer.model_client import ModelClient
 
-        client = ModelClient.for_endpoint(
+        client_type = ModelClient
+        if plan.job(ImageShapJob) is not None:
+            from analyzer.model_client.images import ImageModelClient as client_type
+        client = client_type.for_endpoint(
             endpoint, plan.model.client, feature_names=plan.dataset.feature_columns
         )
-    state = _State(plan, dataset, Path(output_dir), client, options)
+    state = _State(plan, dataset, Path(output_dir), client, options, endpoint=endpoint)
     try:
         for job in plan.jobs:
             _run_job(state, job)
@@ -145,24 +176,32 @@ def execute_plan(
 
 def _job_name(job: AnalysisJob) -> str:
     match job:
+        case ImageShapJob():
+            return "shap"
         case BiasJob():
             return f"{job.stage}_bias"
         case ShapJob():
             return "shap"
         case PdpJob():
             return "pdp"
+        case TimeSeriesJob():
+            return "asymmetric_shapley_value"
         case _:
             assert_never(job)
 
 
 def _run_job(state: _State, job: AnalysisJob) -> None:
     match job:
+        case ImageShapJob():
+            state.explanations["image_shap"] = _image_shap(state, job)
         case BiasJob():
             state.analysis[job.section] = _bias(state, job)
         case ShapJob():
             state.explanations["kernel_shap"] = _kernel_shap(state, job)
         case PdpJob():
             state.explanations["pdp"] = _pdp(state, job)
+        case TimeSeriesJob():
+            state.explanations["asymmetric_shapley_value"] = _time_series(state, job)
         case _:
             assert_never(job)
 
@@ -317,6 +356,34 @@ def _pdp(state: _State, job: PdpJob) -> list[dict[str, Any]]:
     return section
 
 
+def _time_series(state: _State, job: TimeSeriesJob) -> dict[str, Any]:
+    """Asymmetric Shapley values of every item's forecast; writes ``out.jsonl``."""
+    from analyzer.model_client.forecast import ForecastEndpoint
+    from analyzer.time_series import explain_series
+
+    _banner("Calculating asymmetric Shapley values")
+    series = state.dataset.series
+    model = state.plan.model
+    assert series is not None and model is not None and state.endpoint is not None
+    with ForecastEndpoint.for_endpoint(state.endpoint, model.client, job.forecast) as endpoint:
+        try:
+            run = explain_series(
+                job,
+                series,
+                endpoint,
+                output_dir=state.output_dir,
+                output_uri=state.options.results_uri or str(state.output_dir),
+                check_stop=lambda: check_stop(state.options.stop_event),
+            )
+        finally:
+            endpoint.client.log_summary()
+    if state.plan.report is not None:  # Clarify writes no report for time series; ours gets a section
+        from analyzer.report.time_series import time_series_blocks
+
+        state.report_sections.append(lambda: time_series_blocks(run.result))
+    return run.section
+
+
 def _report(
     state: _State, methods: list[str], started: float, started_at: str, endpoint: EndpointHandle | None
 ) -> None:
@@ -360,6 +427,7 @@ def _report(
         local_shap_csv=state.shap_files.get("out.csv"),
         baseline_csv=state.shap_files.get("baseline.csv"),
         tolerance=report.tolerance,
+        sections=[block for build in state.report_sections for block in build()] or None,
     )
     for p in written:
         logger.info("Report '%s' generated successfully.", p.name)
