@@ -154,3 +154,43 @@ def test_drifted_window_violates_the_ndcg_threshold(setup: Any) -> None:
     ]
     assert {"Name": "ExplainabilityMethod", "Value": "KernelShap"} in metrics[0]["Dimensions"]
     assert _run(setup, T0 + timedelta(hours=1), "lenient", ndcg_threshold=0.3).violations == []
+
+
+def test_processing_job_explainability_execution_with_a_shadow_endpoint(
+    setup: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Contract variables; predictor.model_name resolved offline and served as a shadow endpoint."""
+    from analyzer.settings import MONITOR_VARIABLES
+    from container.processing_job import main as job_main
+
+    src = setup["tmp"]
+    for var in MONITOR_VARIABLES:
+        monkeypatch.delenv(var.name, raising=False)
+    models = {"credit-model": {"model_data_url": str(src / "model")}}
+    (tmp_path / "models.json").write_text(json.dumps(models))
+    config_dir = tmp_path / "processing" / "input" / "config"
+    config_dir.mkdir(parents=True)
+    (config_dir / "analysis_config.json").write_text((src / "monitor_config.json").read_text())
+    env = {
+        "CLARIFY_RUNNER_OPT_ML": str(tmp_path),
+        "CLARIFY_RUNNER_MODELS_FILE": str(tmp_path / "models.json"),
+        "CLARIFY_RUNNER_ENDPOINT_BACKEND": "subprocess",
+        "dataset_format": json.dumps({"sagemakerCaptureJson": {"captureIndexNames": ["endpointInput"]}}),
+        "dataset_source": str(src / "capture"),
+        "baseline_constraints": str(src / "baseline" / "analysis.json"),
+        "output_path": str(tmp_path / "result"),
+        "inference_attribute": "1",
+        "publish_cloudwatch_metrics": "Enabled",
+        "sagemaker_endpoint_name": "credit-ep",
+        "sagemaker_monitoring_schedule_name": "fa-schedule",
+        "end_time": (T0 + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "start_time_offset": "-PT1H",
+        "end_time_offset": "-PT0H",
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    assert job_main([]) == 0
+    written = json.loads((tmp_path / "result" / "constraint_violations.json").read_text())
+    assert written["violations"][0]["constraint_check_type"] == "feature_attribution_drift_check"
+    metrics = (tmp_path / "output" / "metrics" / "cloudwatch" / "metrics.jsonl").read_text()
+    assert '"feature_d"' in metrics and '"fa-schedule"' in metrics
