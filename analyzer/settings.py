@@ -99,6 +99,11 @@ S3_ENDPOINT = EnvVar(
     None,
     "S3 endpoint URL for datasets, configs and outputs (an S3 emulator); falls back to "
     "`AWS_ENDPOINT_URL`.")
+SPACY_PIPELINES = EnvVar(
+    "CLARIFY_RUNNER_SPACY_PIPELINES",
+    None,
+    "Text explanations: the spaCy pipeline per language, `code=package-or-folder` comma-separated "
+    "(`en=en_core_web_md,de=/models/de`); `blank` forces the blank pipeline.")
 AWS_ENDPOINT = EnvVar(
     "AWS_ENDPOINT_URL",
     None,
@@ -109,6 +114,7 @@ AWS_ENDPOINT = EnvVar(
 VARIABLES: tuple[EnvVar, ...] = (
     OPT_ML, CONFIG, DATA, OUTPUT, BACKEND, MODELS_FILE, SHAP_ESTIMATOR, LOG_LEVEL, SERVE_USER,
     ENDPOINT_TIMEOUT, IN_CONTAINER, SERVE_IMAGE, SAGEMAKER_POLL, S3_ENDPOINT, AWS_ENDPOINT,
+    SPACY_PIPELINES,
 )  # fmt: skip
 
 
@@ -130,6 +136,8 @@ class RunnerSettings:
     serve_image: str | None
     sagemaker_poll_seconds: float
     s3_endpoint_url: str | None
+    #: ``CLARIFY_RUNNER_SPACY_PIPELINES`` as written (checked and parsed by :mod:`analyzer.plan.text`)
+    spacy_pipelines: str | None = None
 
 
 def _text(env: Mapping[str, str], var: EnvVar) -> str | None:
@@ -174,6 +182,7 @@ def runner_settings(environ: Mapping[str, str] | None = None) -> RunnerSettings:
         serve_image=_text(env, SERVE_IMAGE),
         sagemaker_poll_seconds=_number(env, SAGEMAKER_POLL),
         s3_endpoint_url=_text(env, S3_ENDPOINT) or _text(env, AWS_ENDPOINT),
+        spacy_pipelines=_text(env, SPACY_PIPELINES),
     )
 
 

@@ -286,7 +286,7 @@ def _data_problems(cfg: AnalysisConfig, data_uri: str) -> list[str]:
     from analyzer.datasets.header import read_header
     from analyzer.datasets.loader import load_planned
     from analyzer.errors import UserError
-    from analyzer.plan.build import plan_problems
+    from analyzer.plan.build import build_plan, plan_problems
     from analyzer.plan.dataset import plan_dataset
 
     try:
@@ -301,7 +301,11 @@ def _data_problems(cfg: AnalysisConfig, data_uri: str) -> list[str]:
             return []
         dataset, column_problems = plan_dataset(cfg, header, data_uri)
         if dataset is not None and not column_problems:
-            load_planned(dataset)
+            loaded = load_planned(dataset)
+            if cfg.methods.shap is not None and cfg.methods.shap.text_config is not None:
+                from analyzer.text_job import text_data_problems
+
+                return text_data_problems(build_plan(cfg, header, data_uri), loaded)
     except UserError as exc:
         return [str(exc)]
     return []
