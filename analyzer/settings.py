@@ -19,7 +19,15 @@ from pathlib import Path
 
 from analyzer.errors import ConfigError
 
-__all__ = ["VARIABLES", "EnvVar", "RunnerSettings", "runner_settings"]
+__all__ = [
+    "MONITOR_VARIABLES",
+    "VARIABLES",
+    "EnvVar",
+    "MonitorSettings",
+    "RunnerSettings",
+    "monitor_settings",
+    "runner_settings",
+]
 
 
 @dataclass(frozen=True)
@@ -195,4 +203,120 @@ def runner_settings(environ: Mapping[str, str] | None = None) -> RunnerSettings:
         s3_endpoint_url=_text(env, S3_ENDPOINT) or _text(env, AWS_ENDPOINT),
         spacy_pipelines=_text(env, SPACY_PIPELINES),
         aws_region=_text(env, AWS_REGION),
+    )
+
+
+# --- Model Monitor container contract -------------------------------------------------------
+# A monitoring execution (ModelBiasMonitor / ModelExplainabilityMonitor schedule) sets these
+# lower-case variables (DOC model-monitor-byoc-contract-inputs and the SDK's analyzer names).
+# How the service passes the Clarify-specific attributes is not public, so every documented
+# name is read; names marked INFERRED in the README are this project's choice.
+
+MONITOR_VARIABLES: tuple[EnvVar, ...] = (
+    EnvVar("dataset_source", None,
+           "Monitoring: local folder of the captured data (`<endpoint>/<variant>/yyyy/mm/dd/hh`); "
+           "set means the job is a monitoring execution."),
+    EnvVar("dataset_format", None,
+           "Monitoring: `{\"sagemakerCaptureJson\": {...}}` (captured data; other formats are rejected)."),
+    EnvVar("ground_truth_source", None,
+           "Monitoring (INFERRED name): local folder or `s3://` prefix of the ground truth "
+           "(default: `/opt/ml/processing/groundtruth`)."),
+    EnvVar("output_path", None, "Monitoring: output folder (default: `/opt/ml/processing/output`)."),
+    EnvVar("baseline_constraints", None,
+           "Monitoring: the baseline constraints, i.e. the baselining job's `analysis.json` "
+           "(file or folder)."),
+    EnvVar("baseline_statistics", None, "Monitoring: read and ignored (Clarify monitors have none)."),
+    EnvVar("publish_cloudwatch_metrics", "Disabled",
+           "Monitoring: `Enabled` writes CloudWatch metric records to "
+           "`/opt/ml/output/metrics/cloudwatch`."),
+    EnvVar("sagemaker_endpoint_name", None,
+           "Monitoring: the monitored endpoint (CloudWatch dimension; the predictor when the "
+           "config has none)."),
+    EnvVar("sagemaker_monitoring_schedule_name", None, "Monitoring: the schedule (CloudWatch dimension)."),
+    EnvVar("start_time", None, "Monitoring: window start (ISO 8601); unset: no lower bound."),
+    EnvVar("end_time", None, "Monitoring: window end (ISO 8601); unset: no upper bound."),
+    EnvVar("start_time_offset", None, "Monitoring (INFERRED name): window start offset, e.g. `-PT1H`."),
+    EnvVar("end_time_offset", None, "Monitoring (INFERRED name): window end offset, e.g. `-PT1H`."),
+    EnvVar("analysis_type", None,
+           "Monitoring: `MODEL_BIAS` or `MODEL_EXPLAINABILITY` (default: from the config: `methods.shap` "
+           "means explainability)."),
+    EnvVar("problem_type", None, "Monitoring: read and logged (the bias metrics do not depend on it)."),
+    EnvVar("features_attribute", None,
+           "Monitoring: JMESPath of the features in JSON/JSON Lines captured input (INFERRED env name)."),
+    EnvVar("inference_attribute", None,
+           "Monitoring: predicted label in the captured output (CSV column index or JMESPath)."),
+    EnvVar("probability_attribute", None,
+           "Monitoring: score in the captured output (CSV column index or JMESPath)."),
+    EnvVar("probability_threshold_attribute", None,
+           "Monitoring: score threshold for `probability_attribute` (Model Monitor default 0.5)."),
+    EnvVar("ground_truth_attribute", None, "Monitoring: JMESPath of the label in JSON ground truth."),
+    EnvVar("exclude_features_attribute", None,
+           "Monitoring: comma-separated feature names left out of the analysis."),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    """The Model Monitor contract variables (``None``: unset)."""
+
+    dataset_source: str | None
+    dataset_format: str | None
+    ground_truth_source: str | None
+    output_path: str | None
+    baseline_constraints: str | None
+    baseline_statistics: str | None
+    publish_cloudwatch_metrics: bool
+    endpoint_name: str | None
+    schedule_name: str | None
+    start_time: str | None
+    end_time: str | None
+    start_time_offset: str | None
+    end_time_offset: str | None
+    analysis_type: str | None
+    problem_type: str | None
+    features_attribute: str | None
+    inference_attribute: str | None
+    probability_attribute: str | None
+    probability_threshold_attribute: float | None
+    ground_truth_attribute: str | None
+    exclude_features_attribute: str | None
+
+
+def monitor_settings(environ: Mapping[str, str] | None = None) -> MonitorSettings:
+    """Read :data:`MONITOR_VARIABLES` from ``environ`` (default: ``os.environ``)."""
+    env = os.environ if environ is None else environ
+    by_name = {v.name: v for v in MONITOR_VARIABLES}
+
+    def text(name: str) -> str | None:
+        return _text(env, by_name[name])
+
+    threshold_text = text("probability_threshold_attribute")
+    try:
+        threshold = float(threshold_text) if threshold_text else None
+    except ValueError:
+        raise ConfigError(
+            f"Environment variable probability_threshold_attribute must be a number, got {threshold_text!r}"
+        ) from None
+    return MonitorSettings(
+        dataset_source=text("dataset_source"),
+        dataset_format=text("dataset_format"),
+        ground_truth_source=text("ground_truth_source"),
+        output_path=text("output_path"),
+        baseline_constraints=text("baseline_constraints"),
+        baseline_statistics=text("baseline_statistics"),
+        publish_cloudwatch_metrics=(text("publish_cloudwatch_metrics") or "").lower() == "enabled",
+        endpoint_name=text("sagemaker_endpoint_name"),
+        schedule_name=text("sagemaker_monitoring_schedule_name"),
+        start_time=text("start_time"),
+        end_time=text("end_time"),
+        start_time_offset=text("start_time_offset"),
+        end_time_offset=text("end_time_offset"),
+        analysis_type=text("analysis_type"),
+        problem_type=text("problem_type"),
+        features_attribute=text("features_attribute"),
+        inference_attribute=text("inference_attribute"),
+        probability_attribute=text("probability_attribute"),
+        probability_threshold_attribute=threshold,
+        ground_truth_attribute=text("ground_truth_attribute"),
+        exclude_features_attribute=text("exclude_features_attribute"),
     )

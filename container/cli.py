@@ -4,6 +4,8 @@
 ``clarify-runner validate``  check a config, its dataset and its endpoint without running anything
 ``clarify-runner serve``     serve a model with the SageMaker inference contract (with
                              ``--explainer-config``: with online explanations)
+``clarify-runner monitor``   a Model Monitor execution: bias or feature-attribution drift of
+                             captured traffic against a baseline analysis.json
 
 Exit codes (:mod:`analyzer.errors`): 0 success, 1 user error (config, data), 2 internal
 error, 3 model or endpoint error, 4 platform error (network, AWS, Docker), 130/143 stopped by
@@ -123,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_serve_arguments(serve)
     add_explainer_arguments(serve)
+    _add_monitor_parser(sub, common)
     return parser
 
 
@@ -167,6 +170,43 @@ def serve_with_args(args: argparse.Namespace) -> None:
     )
 
 
+def _add_monitor_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    mon = sub.add_parser(
+        "monitor",
+        help="Model Monitor execution: bias / feature-attribution drift against a baseline",
+        parents=[common],
+    )
+    mon.add_argument("--config", required=True, help="monitoring analysis config (the SDK's ConfigUri file)")
+    mon.add_argument("--captured", required=True, help="data-capture folder or s3:// prefix")
+    mon.add_argument("--ground-truth", help="ground-truth folder or s3:// prefix (bias drift)")
+    mon.add_argument(
+        "--baseline", required=True, help="the baselining job's analysis.json (file, folder, s3://)"
+    )
+    mon.add_argument("--output", default="monitor-output", help="output folder or s3:// prefix")
+    mon.add_argument("--kind", choices=["auto", "bias", "explainability"], default="auto",
+                     help="auto: explainability when the config has methods.shap, else bias")  # fmt: skip
+    mon.add_argument("--start-time", help="window start, ISO 8601 (default: no bound)")
+    mon.add_argument("--end-time", help="window end, ISO 8601 (default: no bound)")
+    mon.add_argument("--start-offset", help="offset of the window start, e.g. --start-offset=-PT2H")
+    mon.add_argument("--end-offset", help="offset of the window end, e.g. --end-offset=-PT1H")
+    mon.add_argument("--features-attribute", help="JMESPath of the features in JSON captured input")
+    mon.add_argument(
+        "--inference-attribute", help="predicted label in the captured output (index or JMESPath)"
+    )
+    mon.add_argument("--probability-attribute", help="score in the captured output (index or JMESPath)")
+    mon.add_argument("--probability-threshold-attribute", type=float, help="score threshold (default 0.5)")
+    mon.add_argument("--ground-truth-attribute", help="JMESPath of the label in JSON ground truth")
+    mon.add_argument("--exclude-features", default="", help="comma-separated features to leave out")
+    mon.add_argument("--ndcg-threshold", type=float, default=0.9, help="attribution drift alert threshold")
+    mon.add_argument("--cloudwatch-metrics", help="write CloudWatch metric records into this folder")
+    mon.add_argument("--endpoint-name", help="monitored endpoint (CloudWatch dimension)")
+    mon.add_argument("--schedule-name", help="monitoring schedule (CloudWatch dimension)")
+    mon.add_argument("--endpoint-url", help="explainability: send SHAP predictions to this container URL")
+    mon.add_argument("--backend", default="auto", choices=["auto", "docker", "subprocess", "sagemaker"])
+    mon.add_argument("--models-file", help="offline model registry for predictor.model_name")
+    mon.add_argument("--report", action="store_true", help="also write report.{ipynb,html,pdf}")
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     """Run the job like the processing job does: SIGTERM/SIGINT stop it cleanly (143/130)."""
     from container.job import run_job
@@ -189,6 +229,55 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 shap_estimator=args.shap_estimator,
                 report_tolerance=args.report_tolerance,
             )
+            return report_success()
+        except (Exception, JobStopped, KeyboardInterrupt) as exc:
+            guard.shielded = True
+            return report_failure(exc, stop_event)
+        finally:
+            guard.shielded = True
+            cleanup_endpoints()
+
+
+def _cmd_monitor(args: argparse.Namespace) -> int:
+    """A monitoring execution; exit 0 with or without violations (like Model Monitor)."""
+    from analyzer.monitor.capture import TimeWindow
+    from container.lifecycle import cleanup_endpoints, report_failure, report_success, stop_on_signals
+    from container.monitor import MonitorAttributes, run_monitor
+
+    stop_event = StopEvent()
+    with stop_on_signals(stop_event) as guard:
+        try:
+            result = run_monitor(
+                args.config,
+                captured=args.captured,
+                ground_truth=args.ground_truth,
+                baseline=args.baseline,
+                output=args.output,
+                window=TimeWindow.from_settings(
+                    args.start_time, args.end_time, args.start_offset, args.end_offset
+                ),
+                attributes=MonitorAttributes(
+                    features=args.features_attribute,
+                    inference=args.inference_attribute,
+                    probability=args.probability_attribute,
+                    probability_threshold=args.probability_threshold_attribute,
+                    ground_truth=args.ground_truth_attribute,
+                    exclude_features=tuple(f.strip() for f in args.exclude_features.split(",") if f.strip()),
+                ),
+                kind=None if args.kind == "auto" else args.kind,
+                endpoint_url=args.endpoint_url,
+                backend=args.backend,
+                models_file=args.models_file,
+                stop_event=stop_event,
+                endpoint_name=args.endpoint_name,
+                schedule_name=args.schedule_name,
+                cloudwatch_dir=args.cloudwatch_metrics,
+                ndcg_threshold=args.ndcg_threshold,
+                report=args.report,
+            )
+            print(f"{result.status}: {len(result.violations)} violation(s) in {result.records} records")
+            for v in result.violations:
+                print(f"- {v.get('facet', v.get('label'))} {v['metric_name']}: {v['description']}")
             return report_success()
         except (Exception, JobStopped, KeyboardInterrupt) as exc:
             guard.shielded = True
@@ -301,6 +390,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.log_level)
     if args.command == "run":
         return _cmd_run(args)
+    if args.command == "monitor":
+        return _cmd_monitor(args)
     handlers = {"validate": _cmd_validate, "serve": _cmd_serve}
     try:
         return handlers[args.command](args)

@@ -207,11 +207,99 @@ def _resolve_config(spec: str, workdir: Path) -> Path:
     return _single_json(path) if path.is_dir() else path
 
 
+def _first_existing(*candidates: Path) -> str | None:
+    return next((str(p) for p in candidates if p.exists()), None)
+
+
+def run_monitoring(args: argparse.Namespace, paths: ContractPaths, stop_event: StopEvent) -> int:
+    """A Model Monitor execution (``dataset_source`` is set): bias or feature-attribution drift.
+
+    Inputs follow the Model Monitor container contract (``analyzer.settings.MONITOR_VARIABLES``):
+    the captured data in ``dataset_source``, the ground truth in ``ground_truth_source`` (or
+    ``processing/groundtruth``), the baseline ``analysis.json`` in ``baseline_constraints``, the
+    outputs in ``output_path``; CloudWatch records go to ``/opt/ml/output/metrics/cloudwatch``
+    when ``publish_cloudwatch_metrics`` is ``Enabled``. Violations do not fail the job.
+    """
+    from analyzer.monitor.capture import TimeWindow
+    from analyzer.settings import monitor_settings
+    from clarify_common.extras import missing_modules
+    from container.monitor import MonitorAttributes, run_monitor
+
+    env = monitor_settings()
+    assert env.dataset_source is not None
+    logger.info("Starting SageMaker Model Monitor (Clarify) monitoring execution")
+    if env.dataset_format and "sagemakercapturejson" not in env.dataset_format.lower():
+        raise NotSupportedError(
+            f"dataset_format {env.dataset_format} is not supported yet: only captured endpoint data "
+            "(sagemakerCaptureJson) is"
+        )
+    job_config = read_json(paths.job_config)
+    if args.config:
+        config = _resolve_config(args.config, Path(tempfile.mkdtemp(prefix="clarify-runner-monitor-config-")))
+    else:
+        config = find_config(paths, job_config)
+    processing = paths.root / "processing"
+    baseline = env.baseline_constraints or _first_existing(processing / "baseline" / "constraints")
+    if baseline is None:
+        raise ConfigError(
+            "No baseline constraints: set baseline_constraints (the baselining job's analysis.json)"
+        )
+    output = env.output_path or args.output or str(paths.output_dir)
+    ground_truth = env.ground_truth_source or _first_existing(
+        processing / "groundtruth", processing / "input" / "groundtruth"
+    )
+    cloudwatch = paths.root / "output" / "metrics" / "cloudwatch" if env.publish_cloudwatch_metrics else None
+    logger.info("Analysis config path: %s", config)
+    logger.info("Captured data: %s", env.dataset_source)
+    logger.info("Ground truth: %s; baseline: %s", ground_truth, baseline)
+    logger.info("Analysis result path: %s", output)
+    if env.problem_type:
+        logger.info("Problem type: %s", env.problem_type)
+    attributes = MonitorAttributes(
+        features=env.features_attribute,
+        inference=env.inference_attribute,
+        probability=env.probability_attribute,
+        probability_threshold=env.probability_threshold_attribute,
+        ground_truth=env.ground_truth_attribute,
+        exclude_features=tuple(
+            f.strip() for f in (env.exclude_features_attribute or "").split(",") if f.strip()
+        ),
+    )
+    window = TimeWindow.from_settings(
+        env.start_time, env.end_time, env.start_time_offset, env.end_time_offset
+    )
+    run_monitor(
+        config,
+        captured=env.dataset_source,
+        ground_truth=ground_truth,
+        baseline=baseline,
+        output=output,
+        window=window,
+        attributes=attributes,
+        analysis_type=env.analysis_type,
+        backend=args.backend,
+        models_file=args.models_file,
+        stop_event=stop_event,
+        endpoint_name=env.endpoint_name,
+        schedule_name=env.schedule_name,
+        cloudwatch_dir=cloudwatch,
+        report=not missing_modules("report"),
+    )
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace, stop_event: StopEvent) -> int:
-    """Resolve the contract paths and run the analysis; return the exit code."""
+    """Resolve the contract paths and run the analysis; return the exit code.
+
+    With the Model Monitor contract's ``dataset_source`` set, the job is a monitoring
+    execution (:func:`run_monitoring`); otherwise an ordinary Clarify (or baselining) job.
+    """
+    from analyzer.settings import monitor_settings
     from container.job import opt_ml_root, run_job
 
     paths = ContractPaths(opt_ml_root())
+    if monitor_settings().dataset_source:
+        return run_monitoring(args, paths, stop_event)
     logger.info("Starting SageMaker Clarify Processing job")
     job_config = read_json(paths.job_config)
     resource_config = read_json(paths.resource_config)
