@@ -86,6 +86,21 @@ SAGEMAKER_POLL = EnvVar(
     "CLARIFY_RUNNER_SAGEMAKER_POLL_SECONDS",
     "15",
     "SageMaker backend: seconds between DescribeEndpoint polls.")
+REQUEST_TIMEOUT = EnvVar(
+    "CLARIFY_RUNNER_REQUEST_TIMEOUT",
+    "60",
+    "Seconds one model request may take (SageMaker's InvokeEndpoint limit). An endpoint that "
+    "answers nothing fails the job within about twice this.")
+MAX_RETRIES = EnvVar(
+    "CLARIFY_RUNNER_MAX_RETRIES",
+    "5",
+    "Retries of one model request after a dropped connection, HTTP 429 or 5xx (backoff 0.2 s,"
+    " doubling, at most 10 s).")
+MODEL_DEADLINE = EnvVar(
+    "CLARIFY_RUNNER_MODEL_DEADLINE",
+    "86400",
+    "Seconds all model calls of a job may take together (SageMaker's default processing-job "
+    "limit); the job fails with exit 3 when they take longer.")
 S3_ENDPOINT = EnvVar(
     "AWS_ENDPOINT_URL_S3",
     None,
@@ -100,7 +115,8 @@ AWS_ENDPOINT = EnvVar(
 #: Every variable read by ``analyzer`` and ``container``, in README order.
 VARIABLES: tuple[EnvVar, ...] = (
     OPT_ML, CONFIG, DATA, OUTPUT, BACKEND, MODELS_FILE, SHAP_ESTIMATOR, LOG_LEVEL, SERVE_USER,
-    ENDPOINT_TIMEOUT, IN_CONTAINER, SERVE_IMAGE, SAGEMAKER_POLL, S3_ENDPOINT, AWS_ENDPOINT,
+    ENDPOINT_TIMEOUT, IN_CONTAINER, SERVE_IMAGE, SAGEMAKER_POLL, REQUEST_TIMEOUT, MAX_RETRIES,
+    MODEL_DEADLINE, S3_ENDPOINT, AWS_ENDPOINT,
 )  # fmt: skip
 
 
@@ -121,6 +137,9 @@ class RunnerSettings:
     in_container: bool
     serve_image: str | None
     sagemaker_poll_seconds: float
+    request_timeout: float
+    max_retries: int
+    model_deadline: float
     s3_endpoint_url: str | None
 
 
@@ -148,6 +167,19 @@ def _number(env: Mapping[str, str], var: EnvVar) -> float:
     return value
 
 
+def _count(env: Mapping[str, str], var: EnvVar) -> int:
+    text = _required(env, var)
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(
+            f"Environment variable {var.name} must be a whole number, got {text!r}"
+        ) from None
+    if value < 0:
+        raise ConfigError(f"Environment variable {var.name} must be 0 or more, got {text!r}")
+    return value
+
+
 def runner_settings(environ: Mapping[str, str] | None = None) -> RunnerSettings:
     """Read :data:`VARIABLES` from ``environ`` (default: ``os.environ``)."""
     env = os.environ if environ is None else environ
@@ -165,5 +197,8 @@ def runner_settings(environ: Mapping[str, str] | None = None) -> RunnerSettings:
         in_container=bool(env.get(IN_CONTAINER.name)),
         serve_image=_text(env, SERVE_IMAGE),
         sagemaker_poll_seconds=_number(env, SAGEMAKER_POLL),
+        request_timeout=_number(env, REQUEST_TIMEOUT),
+        max_retries=_count(env, MAX_RETRIES),
+        model_deadline=_number(env, MODEL_DEADLINE),
         s3_endpoint_url=_text(env, S3_ENDPOINT) or _text(env, AWS_ENDPOINT),
     )

@@ -24,6 +24,7 @@ from analyzer.extras import require
 from analyzer.plan.build import PlanOptions, build_plan
 from analyzer.plan.defaults import DEFAULT_REPORT_TOLERANCE, DEFAULT_SHAP_ESTIMATOR
 from analyzer.plan.model import AnalysisPlan
+from analyzer.settings import runner_settings
 from analyzer.storage import is_s3
 from container.lifecycle import opt_ml_root, write_exit_message
 
@@ -141,7 +142,15 @@ def run_job(
             logger.info("Removing %s left by an earlier run", stale)
             stale.unlink()
         staging_parent = output_dir
-    plan = plan_job(cfg, data_uri, PlanOptions(shap_estimator, report_tolerance))
+    env = runner_settings()
+    options = PlanOptions(
+        shap_estimator,
+        report_tolerance,
+        request_timeout=env.request_timeout,
+        max_retries=env.max_retries,
+        model_deadline=env.model_deadline,
+    )
+    plan = plan_job(cfg, data_uri, options)
     from analyzer.preload import preload_for
 
     preload_for(cfg)  # report and SHAP libraries import while data loads and the endpoint starts

@@ -54,6 +54,8 @@ log = logging.getLogger("local_endpoint")
 DEFAULT_MODEL_DIR = str(settings_module.MODEL_DIR.default)
 MODEL_DIR_ENV = settings_module.MODEL_DIR.name
 ADVERTISE_HEADER = "X-Clarify-Runner-Accept"
+#: Header of a ``/ping`` answer when the model failed to load (the body is the error).
+LOAD_ERROR_HEADER = "X-Clarify-Runner-Load-Error"
 CUSTOM_ATTRIBUTES = "x-amzn-sagemaker-custom-attributes"
 TARGET_MODEL = "x-amzn-sagemaker-target-model"
 
@@ -258,8 +260,37 @@ def create_app(model_dir: str | Path | None = None) -> Starlette:
     return Starlette(routes=routes)
 
 
+def failed_app(reason: str) -> Starlette:
+    """An app for a model that failed to load: every route answers HTTP 500 with ``reason``.
+
+    ``/ping`` carries :data:`LOAD_ERROR_HEADER`, so a caller waiting for readiness stops at
+    once and shows the server's own error, instead of waiting for a timeout while uvicorn
+    restarts a worker that crashes on every start.
+    """
+    text = f"the model failed to load: {reason}"
+
+    async def failing(request: Request) -> Response:
+        return Response(text, status_code=500, media_type="text/plain", headers={LOAD_ERROR_HEADER: "1"})
+
+    routes = [
+        Route("/ping", failing, methods=["GET", "POST"]),
+        Route("/invocations", failing, methods=["POST"]),
+        Route("/endpoints/{name}/invocations", failing, methods=["POST"]),
+    ]
+    return Starlette(routes=routes)
+
+
 def app_from_env() -> Starlette:
-    """uvicorn factory: the app for the folder named by ``CLARIFY_RUNNER_MODEL_DIR``."""
+    """uvicorn factory: the app for the folder named by ``CLARIFY_RUNNER_MODEL_DIR``.
+
+    A model that fails to load gives :func:`failed_app` (the error is logged and answered on
+    every route) rather than a worker that dies and is restarted forever.
+    """
     if not logging.getLogger().handlers:  # worker processes start with bare logging
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return create_app(settings_module.server_settings().model_dir)
+    try:
+        return create_app(settings_module.server_settings().model_dir)
+    except Exception as exc:  # noqa: BLE001 - any load failure is reported, not restarted
+        reason = exc.message if isinstance(exc, EndpointError) else f"{type(exc).__name__}: {exc}"
+        log.error("the model failed to load: %s", reason)
+        return failed_app(reason)

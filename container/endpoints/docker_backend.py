@@ -184,6 +184,10 @@ def open_docker_endpoint(
     network = None
     containers: list[Any] = []
     tokens: list[int] = []
+
+    def logs() -> str:
+        return "\n".join(_logs(c) for c in containers)
+
     with tempfile.TemporaryDirectory(prefix="clarify-runner-model-") as tmp:
         try:
             model_dir = fetch_model_data(spec.model_data_url, tmp)
@@ -225,9 +229,16 @@ def open_docker_endpoint(
                         return f"container {c.name} {c.status}:\n{_logs(c)}"
                 return None
 
-            seconds = wait_for_ping(urls, what=f"shadow endpoint {name}", stop_event=stop_event, alive=alive)
+            seconds = wait_for_ping(
+                urls, what=f"shadow endpoint {name}", stop_event=stop_event, alive=alive, logs=logs
+            )
             logger.info("Endpoint is in service after %d seconds", round(seconds))
             yield EndpointHandle(urls=urls, description=f"{name} ({count} container(s) of {image})")
+        except Exception:
+            # the containers are removed below: keep the end of their log for the diagnosis
+            if containers:
+                logger.warning("The endpoint containers' log ends:\n%s", logs())
+            raise
         finally:
             logger.info("Stop using endpoint: %s", name)
             logger.info("Deleting endpoint with name: %s", name)

@@ -76,9 +76,19 @@ def open_subprocess_endpoint(
                         return log_path.read_text(errors="replace")[-4000:]
                 return None
 
-            seconds = wait_for_ping(urls, what=f"local endpoint {name}", stop_event=stop_event, alive=alive)
+            def logs() -> str:
+                return "\n".join(p.read_text(errors="replace")[-4000:] for _, p, _ in procs)
+
+            seconds = wait_for_ping(
+                urls, what=f"local endpoint {name}", stop_event=stop_event, alive=alive, logs=logs
+            )
             logger.info("Endpoint is in service after %d seconds", round(seconds))
-            yield EndpointHandle(urls=urls, description=f"{name} ({count} local_endpoint process(es))")
+            try:
+                yield EndpointHandle(urls=urls, description=f"{name} ({count} local_endpoint process(es))")
+            except Exception:
+                # the log goes with the temporary folder: keep its end for the diagnosis
+                logger.warning("The endpoint's log ends:\n%s", "\n".join(logs().splitlines()[-30:]))
+                raise
         finally:
             logger.info("Stop using endpoint: %s", name)
             for proc, _, token in procs:
