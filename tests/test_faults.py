@@ -248,3 +248,77 @@ def test_load_error_header_is_the_servers() -> None:
     from local_endpoint.app import LOAD_ERROR_HEADER as SERVER_HEADER
 
     assert LOAD_ERROR_HEADER == SERVER_HEADER
+
+
+# --- predictions that cannot be used ---------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("body", "settings", "got"),
+    [
+        ("0.5\nnan\n0.2", {}, "[nan]"),
+        ("0.5\ninf\n0.2", {}, "[inf]"),
+        ('{"s": 0.5}\n{"s": NaN}\n{"s": 0.2}',
+         {"content_type": "application/jsonlines", "content_template": '{"features": $features}',
+          "probability": "s"}, "[nan]"),
+    ],
+)
+def test_non_finite_scores_name_the_record(serve, body: str, settings: dict, got: str) -> None:
+    server = serve(lambda req, i: (200, body))
+    with client_for(server.url, **settings) as client:
+        with pytest.raises(ModelError) as info:
+            client.predict_labels(numeric_rows(3, 3), probability_threshold=0.5)
+    assert str(info.value) == (
+        f"The model endpoint ({server.url}) returned a non-finite prediction (NaN, null or infinity) "
+        "for 1 of 3 record(s): row(s) 1 (0-based, in the order sent); row 1 (a=0.105, b=-0.536, "
+        f"c=0.362) got {got}. "
+        "A NaN would count as label 0 in bias metrics and leave blank SHAP values: fix the model, or remove "
+        "the records it cannot score"
+    )
+
+
+def test_null_score_names_the_record(serve) -> None:
+    server = serve(lambda req, i: (200, '{"s": 0.5}\n{"s": null}\n{"s": 0.2}'))
+    with client_for(server.url, content_type="application/jsonlines",
+                    content_template='{"features": $features}', probability="s") as client:
+        with pytest.raises(ModelError) as info:
+            client.predict_scores(numeric_rows(3, 3))
+    assert "predictor.probability 's' found nothing in the response {\"s\": null}" in str(info.value)
+
+
+def test_empty_predicted_label_names_the_record(serve) -> None:
+    server = serve(lambda req, i: (200, "1,0.5\n,0.2\n0,0.1"))
+    with client_for(server.url, label=0) as client:
+        with pytest.raises(ModelError, match=r"for 1 of 3 record\(s\): row\(s\) 1 .* got ''\."):
+            client.predict_labels(numeric_rows(3, 3))
+
+
+def test_nan_scores_fail_the_run_with_exit_3(serve, tmp_path, monkeypatch) -> None:
+    """End to end: post-training bias against an endpoint that scores record 3 as NaN."""
+    import json
+
+    from _container_helpers import GERMAN_CREDIT_DIR
+
+    from container.cli import main
+
+    def nan_for_record_3(req, index):
+        lines = req.body.decode().splitlines()
+        return 200, "\n".join("nan" if i == 3 else "0.7" for i in range(len(lines)))
+
+    server = serve(nan_for_record_3)
+    cfg = json.loads((GERMAN_CREDIT_DIR / "analysis_config.json").read_text())
+    cfg["methods"] = {"post_training_bias": {"methods": ["DPPL"]}}
+    cfg["predictor"]["probability"] = 0
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(cfg))
+    (tmp_path / "opt_ml" / "output").mkdir(parents=True)
+    monkeypatch.setenv("CLARIFY_RUNNER_OPT_ML", str(tmp_path / "opt_ml"))
+    code = main(["run", "--config", str(config), "--data", str(GERMAN_CREDIT_DIR / "german_credit.csv"),
+                 "--output", str(tmp_path / "out"), "--endpoint-url", server.url])
+    assert code == 3
+    message = (tmp_path / "opt_ml" / "output" / "message").read_text()
+    assert message.startswith(
+        f"ClientError: The model endpoint ({server.url}) returned a non-finite prediction (NaN, null or "
+        "infinity) for 1 of 1000 record(s): row(s) 3 (0-based, in the order sent); row 3 (sex='male', "
+        "job=2.0, "
+    )
+    assert not (tmp_path / "out" / "analysis.json").exists()

@@ -56,10 +56,14 @@ class LabelRule:
         return interval_mask(values, self.intervals)
 
 
-def label_type(stats: ColumnStats, values: list) -> str:
-    """Data type of the label; for a continuous label ``values[0]`` becomes a float in place."""
+def label_type(stats: ColumnStats, values: list, missing: int = 0) -> str:
+    """Data type of the label; for a continuous label ``values[0]`` becomes a float in place.
+
+    ``missing``: rows without a label; the caller then explains the outcome (not the dtype).
+    """
     data_type = infer_type(stats, values)
-    warn_traps(stats, values, data_type, "label")
+    if not missing:
+        warn_traps(stats, values, data_type, "label")
     if data_type == CONTINUOUS:
         numeric_threshold(values)
     return data_type

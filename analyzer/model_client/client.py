@@ -266,7 +266,34 @@ class ModelClient:
                 f"The model endpoint returned different numbers of scores per record across "
                 f"requests: {sorted(widths)}"
             )
-        return np.concatenate(parts, axis=0)
+        scores = np.concatenate(parts, axis=0)
+        self._check_finite(rows, scores)
+        return scores
+
+    def _check_finite(self, rows: np.ndarray, values: np.ndarray, shown_values: Any = None) -> None:
+        """Raise :class:`ModelError` naming the rows whose predictions are NaN, null or infinite.
+
+        Never let one through: a NaN score would count as label 0 in bias metrics and give
+        blank rows in ``out.csv``.
+        """
+        if values.dtype.kind not in "fc":
+            return
+        finite = np.isfinite(values) if values.ndim == 1 else np.isfinite(values).all(axis=1)
+        if finite.all():
+            return
+        bad = np.flatnonzero(~finite)
+        first = int(bad[0])
+        shown = ", ".join(str(int(i)) for i in bad[:10]) + (", ..." if len(bad) > 10 else "")
+        row = np.asarray(rows[first]).tolist()
+        features = ", ".join(f"{n}={v!r}" for n, v in zip(self.feature_names, row, strict=False))
+        got = np.asarray(values[first]).tolist() if shown_values is None else shown_values[first]
+        raise ModelError(
+            f"The model endpoint ({self.transport.description}) returned a non-finite prediction "
+            f"(NaN, null or infinity) for {len(bad)} of {len(values)} record(s): row(s) {shown} "
+            f"(0-based, in the order sent); row {first} ({features}) got {got!r}. A NaN would count "
+            "as label 0 in bias metrics and leave blank SHAP values: fix the model, or remove the "
+            "records it cannot score"
+        )
 
     def predict_labels(
         self, rows: np.ndarray, probability_threshold: float | None = None
@@ -285,7 +312,12 @@ class ModelClient:
             return scores_to_labels(scores, probability_threshold, self.label_headers)
         parts = self._run(rows, "labels")
         labels: list[Any] = [v for p in parts for v in p]
-        return _label_array(labels)
+        missing = [v is None or (isinstance(v, str) and not v.strip()) for v in labels]
+        if any(missing):  # an empty or null label is as unusable as a NaN score
+            self._check_finite(rows, np.array([np.nan if m else 0.0 for m in missing]), labels)
+        array = _label_array(labels)
+        self._check_finite(rows, array)
+        return array
 
     def log_summary(self) -> None:
         """Log Clarify's throughput line for the requests made so far."""
