@@ -3,6 +3,7 @@
 ``clarify-runner run``       run an analysis (no Docker needed)
 ``clarify-runner validate``  check a config, its dataset and its endpoint without running anything
 ``clarify-runner serve``     serve a model with the SageMaker inference contract
+``clarify-runner cleanup``   remove shadow endpoints and staging folders of killed jobs
 
 Exit codes (:mod:`analyzer.errors`): 0 success, 1 user error (config, data), 2 internal
 error, 3 model or endpoint error, 4 platform error (network, AWS, Docker), 130/143 stopped by
@@ -114,6 +115,13 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--config", required=True)
     val.add_argument("--data", help="dataset file, folder or s3:// URI")
     val.add_argument("--endpoint-url", help="container URL whose /ping must answer")
+
+    clean = sub.add_parser(
+        "cleanup",
+        help="remove shadow endpoints and staging folders left by killed jobs",
+        parents=[common],
+    )
+    clean.add_argument("--output", help="also remove staging folders of killed jobs in this output folder")
 
     serve = sub.add_parser(
         "serve", help="serve a model with the SageMaker inference contract", parents=[common]
@@ -236,6 +244,25 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_cleanup(args: argparse.Namespace) -> int:
+    """Remove what killed jobs left behind: endpoints whose job is gone, their staging folders."""
+    from container.endpoints.docker_backend import docker_available, docker_client
+    from container.orphans import remove_orphans
+
+    client = docker_client(timeout=30) if docker_available() else None
+    try:
+        removed = remove_orphans(
+            docker_client=client, output_dir=Path(args.output) if args.output else None
+        )
+    finally:
+        if client is not None:
+            client.close()
+    for what in removed:
+        print(f"removed {what}")
+    print(f"{len(removed)} orphan(s) removed")
+    return EXIT_OK
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from local_endpoint.server import serve
 
@@ -249,7 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.log_level)
     if args.command == "run":
         return _cmd_run(args)
-    handlers = {"validate": _cmd_validate, "serve": _cmd_serve}
+    handlers = {"validate": _cmd_validate, "serve": _cmd_serve, "cleanup": _cmd_cleanup}
     try:
         return handlers[args.command](args)
     except (Exception, KeyboardInterrupt) as exc:  # last-resort handler: report, never a bare traceback

@@ -90,6 +90,39 @@ def _publish(staging: Path, output_dir: Path) -> list[Path]:
     return moved
 
 
+#: What a run publishes into its output folder (besides a report named in the config).
+PUBLISHED_NAMES = ("analysis.json", "explanations_shap", "asymmetric_shapley_value", "report.ipynb",
+                   "report.html", "report.pdf")
+
+
+def _prepare_output_dir(output_dir: Path) -> None:
+    """Create ``output_dir`` and check it is a writable folder (:class:`UserError` otherwise)."""
+    if output_dir.exists() and not output_dir.is_dir():
+        raise UserError(f"Output {output_dir} is a file, not a folder; pass a folder to --output")
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=output_dir):
+            pass
+    except OSError as exc:
+        raise UserError(f"Output folder {output_dir} is not writable: {exc.strerror or exc}") from None
+
+
+def _remove_stale_outputs(output_dir: Path, cfg: AnalysisConfig) -> None:
+    """Remove what an earlier run published in ``output_dir``, so that after this run the folder
+    holds only this run's results (and a failed run leaves nothing that looks complete)."""
+    names = list(PUBLISHED_NAMES)
+    if cfg.methods.report is not None and cfg.methods.report.name:
+        names += [f"{cfg.methods.report.name}.{ext}" for ext in ("ipynb", "html", "pdf")]
+    for name in names:
+        path = output_dir / name
+        if path.is_dir() and not path.is_symlink():
+            logger.info("Removing %s left by an earlier run", path)
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            logger.info("Removing %s left by an earlier run", path)
+            path.unlink()
+
+
 def run_job(
     config_path: str | os.PathLike[str],
     *,
@@ -124,23 +157,27 @@ def run_job(
     endpoint started; then the dataset is loaded;
     only then does the shadow endpoint start. Outputs are written to a staging folder first.
     Local outputs are moved into place only when the whole analysis succeeded,
-    ``analysis.json`` last; S3 outputs are uploaded only then. A stale ``analysis.json`` from
-    an earlier run in the same folder is removed first, so a failed run never leaves a
-    complete-looking result behind.
+    ``analysis.json`` last; S3 outputs are uploaded only then. What an earlier run published
+    in the same folder (``analysis.json``, ``explanations_shap/``, the report) and the staging
+    folders of killed jobs are removed first, so the folder ends up holding only this run's
+    results, and a failed run never leaves a complete-looking result behind. The output
+    destination is checked first (a writable folder; an S3 bucket that exists and accepts
+    writes), before anything is loaded.
     """
-    from analyzer.output import ANALYSIS_FILE
+    from container.orphans import remove_orphans, staging_prefix
 
     cfg = load_config(config_path)
     output_s3 = is_s3(str(output))
     if output_s3:
+        from container.s3 import check_output_prefix
+
+        check_output_prefix(str(output))  # a missing bucket fails now, not after the analysis
         staging_parent = Path(tempfile.gettempdir())
     else:
         output_dir = Path(output)
-        output_dir.mkdir(parents=True, exist_ok=True)
-        stale = output_dir / ANALYSIS_FILE
-        if stale.exists():
-            logger.info("Removing %s left by an earlier run", stale)
-            stale.unlink()
+        _prepare_output_dir(output_dir)
+        remove_orphans(output_dir=output_dir, processes=False)  # staging of killed jobs
+        _remove_stale_outputs(output_dir, cfg)
         staging_parent = output_dir
     env = runner_settings()
     options = PlanOptions(
@@ -158,7 +195,7 @@ def run_job(
     from analyzer.datasets.loader import load_planned
     from analyzer.runner import RunOptions, execute_plan
 
-    staging = Path(tempfile.mkdtemp(prefix=".clarify-runner-staging-", dir=staging_parent))
+    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(), dir=staging_parent))
     try:
         logger.info("Running Python / Pandas based analyzer.")
         dataset = load_planned(plan.dataset)

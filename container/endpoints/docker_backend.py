@@ -177,9 +177,15 @@ def open_docker_endpoint(
     name: str, spec: ModelSpec, *, count: int = 1, stop_event: threading.Event | None = None
 ) -> Iterator[EndpointHandle]:
     """Run ``count`` containers of ``spec.image`` with ``serve``; yield their base URLs."""
+    from container.orphans import job_identity, remove_orphans
+
     client = docker_client()
+    try:  # what killed jobs left on this engine (only things whose job is gone)
+        remove_orphans(docker_client=client, processes=False)
+    except Exception as exc:  # noqa: BLE001 - best effort, never fails the job
+        logger.warning("Could not look for orphan shadow endpoints: %s", exc)
     image = ensure_image(client, spec.image)
-    labels = {LABEL: name, OWNER_LABEL: owner_id()}
+    labels = {LABEL: name, OWNER_LABEL: owner_id(), **job_identity().labels()}
     me = own_container(client)
     network = None
     containers: list[Any] = []
