@@ -19,7 +19,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from analyzer.errors import EXIT_OK, EXIT_USER_ERROR, JobStopped, StopEvent
 from local_endpoint.cli import add_serve_arguments
@@ -215,7 +215,38 @@ def _data_problems(cfg: AnalysisConfig, data_uri: str) -> list[str]:
             return problems
         dataset, column_problems = plan_dataset(cfg, header, data_uri)
         if dataset is not None and not column_problems:
-            load_planned(dataset)
+            loaded = load_planned(dataset)
+            return _role_problems(cfg, header, data_uri, loaded.frame)
+    except UserError as exc:
+        return [str(exc)]
+    return []
+
+
+def _role_problems(cfg: AnalysisConfig, header: Any, data_uri: str, frame: Any) -> list[str]:
+    """Label and facet values against the loaded rows (``label_values_or_threshold: ["yes"]`` on
+    a 0/1 label): the bias rules applied with one cheap metric, as ``run`` would apply them."""
+    from analyzer.bias import FacetSpec, bias_section
+    from analyzer.errors import UserError
+    from analyzer.plan.build import build_plan
+    from analyzer.plan.model import BiasJob
+
+    try:
+        plan = build_plan(cfg, header, data_uri)
+    except UserError:
+        return []  # reported by the plan checks
+    job = plan.job(BiasJob)
+    if job is None:
+        return []
+    try:
+        bias_section(
+            frame,
+            stage="pre_training",
+            label=job.label,
+            label_values_or_threshold=list(job.label_values_or_threshold),
+            facets=[FacetSpec(f.column, list(f.value_or_threshold) if f.value_or_threshold else None)
+                    for f in job.facets],
+            methods=["CI"],
+        )
     except UserError as exc:
         return [str(exc)]
     return []

@@ -73,6 +73,12 @@ def strata_codes(series: pd.Series) -> tuple[np.ndarray, pd.Index, str | None]:
     return codes, keys.index, error
 
 
+def _examples(series: pd.Series, limit: int = 5) -> str:
+    """``values like [1, 0] (int64)``: the first distinct values of a column and its dtype."""
+    distinct = pd.unique(series.dropna())[:limit].tolist()
+    return f"values like {distinct} ({series.dtype})"
+
+
 def _rows(missing: np.ndarray) -> str:
     """``3 missing value(s) in 1000 rows (rows 3, 10, 50)``: 0-based rows, the first ten."""
     rows = np.flatnonzero(missing)
@@ -179,15 +185,23 @@ def bias_section(
         label_series = frame[label]
         lstats, lcodes = _stats_and_codes(label_series, values)
         label_missing = label_series.isna().to_numpy()
-        ltype = label_type(lstats, values, missing=int(label_missing.sum()))
+        configured = list(values)
+        try:
+            ltype = label_type(lstats, values, missing=int(label_missing.sum()))
+            lnum = pd.to_numeric(label_series) if ltype == CONTINUOUS else None
+            lrule = label_rule(lstats, ltype, values, numeric_max=lnum.max() if lnum is not None else None)
+        except Exception as exc:  # noqa: BLE001 - smclarify raises plain ValueError/Exception
+            raise DatasetError(
+                f"Label column {label} holds {_examples(label_series)}; label_values_or_threshold "
+                f"{configured!r} cannot be matched with them ({exc}). Use values that occur in the "
+                "column, or one number as a threshold for a numeric label."
+            ) from exc
         if label_missing.any():
             _warn_missing_label("Label", label, label_missing, ltype, values, lstats)
         for spec, fv, ft in zip(facets, facet_values, facet_types):
             facet_missing = frame[spec.column].isna().to_numpy()
             if facet_missing.any():
                 _warn_missing_facet(spec.column, facet_missing, ft, fv)
-        lnum = pd.to_numeric(label_series) if ltype == CONTINUOUS else None
-        lrule = label_rule(lstats, ltype, values, numeric_max=lnum.max() if lnum is not None else None)
         y = lrule.mask(label_series, lcodes) if ltype != CONTINUOUS else lrule.mask(lnum)
 
         yhat = None
