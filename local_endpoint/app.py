@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from pathlib import Path
 
@@ -76,6 +77,49 @@ def _check_features(model_n: int | None, X: np.ndarray) -> None:
         raise BadRequest(f"each record has {X.shape[1]} features, but the model expects {model_n}")
 
 
+_NOT_A_NUMBER = re.compile(r"could not convert string to float: '(.*)'")
+_MISSING = re.compile(r"contains NaN|NaN values|missing values", re.IGNORECASE)
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or value == ""
+
+
+def bad_cell(X: np.ndarray, exc: Exception) -> str | None:
+    """The request cell that made the model fail, when the failure is a cell it cannot read.
+
+    A numeric model given text (``40,abc,35``) or an empty cell (``40,,35``) raises while
+    converting or checking its input; that is a bad request (400) naming the record and
+    column, not a model failure (500). ``None`` when the error is not of that kind.
+    """
+    text = str(exc)
+    if X.ndim != 2:
+        return None
+    match = _NOT_A_NUMBER.search(text)
+    if match is not None:
+        value = match.group(1)
+        if value == "":
+            hits = np.argwhere(np.vectorize(_is_missing, otypes=[bool])(X)) if X.dtype == object else []
+            what = "the cell is empty"
+        else:
+            hits = np.argwhere(np.vectorize(lambda v: isinstance(v, str) and v.strip() == value,
+                                            otypes=[bool])(X)) if X.dtype == object else []
+            what = f"{value!r} is not a number"
+    elif _MISSING.search(text) and X.dtype.kind in "fO":
+        hits = np.argwhere(np.vectorize(_is_missing, otypes=[bool])(X))
+        what = "the cell is empty (the model cannot take missing values)"
+    else:
+        return None
+    if len(hits) == 0:
+        return None
+    row, col = (int(v) + 1 for v in hits[0])
+    more = f" ({len(hits) - 1} more such cell(s))" if len(hits) > 1 else ""
+    return (
+        f"record {row}, column {col} (counting from 1): {what}{more}; the model raised "
+        f"{type(exc).__name__}: {text}"
+    )
+
+
 def infer(
     registry: ModelRegistry,
     settings: Settings,
@@ -110,6 +154,9 @@ def infer(
     try:
         prediction = model.predict(X)
     except Exception as exc:  # noqa: BLE001 - any model failure is reported to the caller
+        cell = bad_cell(X, exc)
+        if cell is not None:  # the client's data, not the model, is at fault: 400
+            raise BadRequest(cell) from exc
         raise ModelFailure(f"the model raised {type(exc).__name__}: {exc}") from exc
     if prediction.n != X.shape[0]:
         raise ModelFailure(f"the model returned {prediction.n} rows for {X.shape[0]} records")
