@@ -12,6 +12,11 @@ import time
 
 import numpy as np
 import pytest
+from _docker_helpers import (  # noqa: F401 - fixtures
+    built_images_fixture,
+    docker_client_fixture,
+    unrelated_shadow_fixture,
+)
 from _model_client_helpers import Drop, FakeServer, numeric_rows, sum_model
 
 from analyzer.errors import ModelError, PlatformError
@@ -322,3 +327,36 @@ def test_nan_scores_fail_the_run_with_exit_3(serve, tmp_path, monkeypatch) -> No
         "job=2.0, "
     )
     assert not (tmp_path / "out" / "analysis.json").exists()
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_docker_backend_reports_the_load_error_and_keeps_the_log(
+    untrusted_model, docker_client, built_images, unrelated_shadow, monkeypatch, caplog
+) -> None:
+    """The image serves with several uvicorn workers (which restart a crashing worker): the job
+    still fails in seconds with the server's own error, logs the container's log before removing
+    the container, and touches nothing but its own containers."""
+    import logging
+
+    from _docker_helpers import assert_still_running, unique_name
+
+    from container.endpoints.docker_backend import LABEL, open_docker_endpoint
+    from container.endpoints.models import ModelSpec
+
+    monkeypatch.setenv("CLARIFY_RUNNER_ENDPOINT_TIMEOUT", "300")
+    name = unique_name("clarify-runner-test-loadfail")
+    workers = {"SAGEMAKER_MODEL_SERVER_WORKERS": "2"}
+    spec = ModelSpec("gc", built_images["image"], str(untrusted_model), workers)
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="container.endpoints.docker_backend"):
+        with pytest.raises(ModelError) as info:
+            with open_docker_endpoint(name, spec):
+                pass
+    assert time.monotonic() - started < 120  # not the 300 s ping timeout
+    assert str(info.value).startswith(f"shadow endpoint {name} failed to start: the model failed to load: ")
+    assert SKOPS_TRUST_ERROR in str(info.value)
+    assert "The endpoint containers' log ends" in caplog.text and SKOPS_TRUST_ERROR in caplog.text
+    assert docker_client.containers.list(all=True, filters={"label": f"{LABEL}={name}"}) == []
+    assert docker_client.networks.list(filters={"label": f"{LABEL}={name}"}) == []
+    assert_still_running(unrelated_shadow)
