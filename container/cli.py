@@ -316,5 +316,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return report_failure(exc)
 
 
+def console_main() -> None:  # pragma: no cover - the console script
+    """The ``clarify-runner`` command: :func:`main`, then exit (at once after a stop)."""
+    from container.lifecycle import exit_process
+
+    exit_process(main())
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console_main()

@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -169,3 +171,56 @@ def _has_image(client, name: str) -> bool:
         return True
     except Exception:  # noqa: BLE001
         return False
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_stop_during_model_calls_is_clean_and_fast(tmp_path: Path, signum: int, code: int) -> None:
+    """`run` stopped while requests hang on a stalled endpoint: exit 128+N within seconds (not
+    after the request timeout), the message written, no staging folder or result left."""
+    from _model_client_helpers import FakeServer
+
+    release = threading.Event()
+    arrived = threading.Event()
+
+    def stall(req, index):
+        arrived.set()
+        release.wait(60)
+        return 200, "\n".join("0.5" for _ in req.body.decode().splitlines())
+
+    server = FakeServer(stall)
+    cfg = pre_training_config()
+    cfg["methods"] = {"post_training_bias": {"methods": ["DPPL"]}}
+    cfg["predictor"] = {"model_name": "m", "instance_type": "local", "initial_instance_count": 1,
+                        "content_type": "text/csv", "probability": 0}
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(cfg))
+    opt_ml = tmp_path / "opt_ml"
+    (opt_ml / "output").mkdir(parents=True)
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "CLARIFY_RUNNER_OPT_ML": str(opt_ml),
+           "CLARIFY_RUNNER_REQUEST_TIMEOUT": "50"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "container.cli", "run", "--config", str(config), "--data",
+         str(GERMAN_CREDIT_CSV), "--output", str(out), "--endpoint-url", server.url],
+        env=env, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT,
+    )
+    try:
+        assert arrived.wait(60), "the job never called the endpoint"
+        time.sleep(0.3)
+        stopped = time.monotonic()
+        proc.send_signal(signum)
+        assert proc.stderr is not None
+        log = proc.stderr.read()
+        assert proc.wait(30) == code, log
+        assert time.monotonic() - stopped < 10, log  # not the 50 s request timeout
+    finally:
+        release.set()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        server.stop()
+    assert f"Signal {int(signum)} received, cleaning up" in log
+    assert (opt_ml / "output" / "message").read_text() == (
+        f"Stopped: Signal {int(signum)} received; the job was stopped and wrote no results"
+    )
+    assert list(out.iterdir()) == []

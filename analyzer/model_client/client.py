@@ -25,7 +25,7 @@ import numpy as np
 
 from analyzer import settings as env_settings
 from analyzer.endpoint import EndpointHandle
-from analyzer.errors import ModelError, PlatformError
+from analyzer.errors import JobStopped, ModelError, PlatformError
 from analyzer.model_client.labels import pick_labels, scores_to_labels
 from analyzer.model_client.parse import (
     ResponseFormatError,
@@ -334,7 +334,8 @@ class ModelClient:
     def close(self) -> None:
         """Stop worker threads and close the transport's connections."""
         if self._pool is not None:
-            self._pool.shutdown(wait=True)
+            # after a failure or a stop, requests still in flight are abandoned, not awaited
+            self._pool.shutdown(wait=not self._abort.is_set(), cancel_futures=True)
             self._pool = None
         self.transport.close()
 
@@ -502,11 +503,12 @@ class ModelClient:
                         redo.extendleft(reversed([(start + a, start + b) for a, b in split.parts]))
                         continue
                     progress.update(stop - start)
-        except BaseException:
+        except BaseException as exc:
             self._abort.set()
             for fut in pending:
                 fut.cancel()
-            wait(pending)
+            if not isinstance(exc, JobStopped | KeyboardInterrupt):
+                wait(pending)  # a stop does not wait for requests in flight (up to the timeout)
             raise
         finally:
             progress.close()
