@@ -360,3 +360,33 @@ def test_docker_backend_reports_the_load_error_and_keeps_the_log(
     assert docker_client.containers.list(all=True, filters={"label": f"{LABEL}={name}"}) == []
     assert docker_client.networks.list(filters={"label": f"{LABEL}={name}"}) == []
     assert_still_running(unrelated_shadow)
+
+
+def test_run_against_a_stalled_endpoint_fails_within_twice_the_configured_timeout(
+    serve, stall, tmp_path, monkeypatch
+) -> None:
+    """End to end: ``CLARIFY_RUNNER_REQUEST_TIMEOUT`` reaches the job's model client."""
+    import json
+
+    from _container_helpers import GERMAN_CREDIT_DIR
+
+    from container.cli import main
+
+    server = serve(stall)
+    cfg = json.loads((GERMAN_CREDIT_DIR / "analysis_config.json").read_text())
+    cfg["methods"] = {"post_training_bias": {"methods": ["DPPL"]}}
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(cfg))
+    (tmp_path / "opt_ml" / "output").mkdir(parents=True)
+    monkeypatch.setenv("CLARIFY_RUNNER_OPT_ML", str(tmp_path / "opt_ml"))
+    monkeypatch.setenv("CLARIFY_RUNNER_REQUEST_TIMEOUT", "0.5")
+    started = time.monotonic()
+    code = main(["run", "--config", str(config), "--data", str(GERMAN_CREDIT_DIR / "german_credit.csv"),
+                 "--output", str(tmp_path / "out"), "--endpoint-url", server.url])
+    took = time.monotonic() - started
+    assert code == 3
+    assert took < 3 * 0.5 + 4.0, took  # plan, data and the two timeouts; not minutes
+    message = (tmp_path / "opt_ml" / "output" / "message").read_text()
+    assert message.startswith(
+        f"ClientError: The model endpoint ({server.url}) failed on a request of 1 record(s)")
+    assert "no answer within the request timeout of 0.5 s ($CLARIFY_RUNNER_REQUEST_TIMEOUT)" in message
