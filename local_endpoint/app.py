@@ -95,6 +95,7 @@ def bad_cell(X: np.ndarray, exc: Exception) -> str | None:
     text = str(exc)
     if X.ndim != 2:
         return None
+    hits: np.ndarray | list[np.ndarray]
     match = _NOT_A_NUMBER.search(text)
     if match is not None:
         value = match.group(1)

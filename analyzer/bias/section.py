@@ -198,10 +198,10 @@ def bias_section(
             ) from exc
         if label_missing.any():
             _warn_missing_label("Label", label, label_missing, ltype, values, lstats)
-        for spec, fv, ft in zip(facets, facet_values, facet_types):
-            facet_missing = frame[spec.column].isna().to_numpy()
+        for facet_spec, values_given, facet_kind in zip(facets, facet_values, facet_types):
+            facet_missing = frame[facet_spec.column].isna().to_numpy()
             if facet_missing.any():
-                _warn_missing_facet(spec.column, facet_missing, ft, fv)
+                _warn_missing_facet(facet_spec.column, facet_missing, facet_kind, values_given)
         y = lrule.mask(label_series, lcodes) if ltype != CONTINUOUS else lrule.mask(lnum)
 
         yhat = None
