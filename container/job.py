@@ -107,13 +107,17 @@ def _prepare_output_dir(output_dir: Path) -> None:
         raise UserError(f"Output folder {output_dir} is not writable: {exc.strerror or exc}") from None
 
 
-def _remove_stale_outputs(output_dir: Path, cfg: AnalysisConfig) -> None:
-    """Remove what an earlier run published in ``output_dir``, so that after this run the folder
-    holds only this run's results (and a failed run leaves nothing that looks complete)."""
+def _published_names(cfg: AnalysisConfig) -> list[str]:
     names = list(PUBLISHED_NAMES)
     if cfg.methods.report is not None and cfg.methods.report.name:
         names += [f"{cfg.methods.report.name}.{ext}" for ext in ("ipynb", "html", "pdf")]
-    for name in names:
+    return names
+
+
+def _remove_stale_outputs(output_dir: Path, cfg: AnalysisConfig) -> None:
+    """Remove what an earlier run published in ``output_dir``, so that after this run the folder
+    holds only this run's results (and a failed run leaves nothing that looks complete)."""
+    for name in _published_names(cfg):
         path = output_dir / name
         if path.is_dir() and not path.is_symlink():
             logger.info("Removing %s left by an earlier run", path)
@@ -169,9 +173,10 @@ def run_job(
     cfg = load_config(config_path)
     output_s3 = is_s3(str(output))
     if output_s3:
-        from container.s3 import check_output_prefix
+        from container.s3 import check_output_prefix, remove_published
 
         check_output_prefix(str(output))  # a missing bucket fails now, not after the analysis
+        remove_published(str(output), _published_names(cfg))
         staging_parent = Path(tempfile.gettempdir())
     else:
         output_dir = Path(output)

@@ -120,3 +120,24 @@ def check_output_prefix(s3_prefix: str, client: Any = None) -> None:
         raise UserError(f"Output {s3_prefix} is not writable: {code}: {exc}") from None
     except BotoCoreError as exc:
         raise UserError(f"Output {s3_prefix} cannot be checked: {exc}") from None
+
+
+def remove_published(s3_prefix: str, names: list[str], client: Any = None) -> list[str]:
+    """Delete what an earlier run published under ``s3_prefix``: objects named ``names`` right
+    under the prefix, or under a folder of that name (``explanations_shap/...``).
+
+    Other objects under the prefix are left alone. Returns the deleted URIs.
+    """
+    client = client or s3_client()
+    bucket, prefix = split_s3_uri(s3_prefix.rstrip("/"))
+    base = f"{prefix}/" if prefix else ""
+    deleted = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=base):
+        for obj in page.get("Contents", []):
+            first = obj["Key"][len(base):].split("/", 1)[0]
+            if first in names:
+                client.delete_object(Bucket=bucket, Key=obj["Key"])
+                deleted.append(f"s3://{bucket}/{obj['Key']}")
+    for uri in deleted:
+        logger.info("Removing %s left by an earlier run", uri)
+    return deleted

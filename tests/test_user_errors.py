@@ -57,9 +57,15 @@ def test_missing_s3_bucket_fails_before_the_analysis(
         "it or fix --output"
     )
     assert "Loading dataset" not in capfd.readouterr().err  # checked before anything ran
+    client = s3(moto_server)
+    for key in ("out/report.html", "out/explanations_shap/out.csv", "out/analysis.json", "out/mine.txt",
+                "outside/report.html"):
+        client.put_object(Bucket="present", Key=key, Body=b"stale")
     assert _run(_config(tmp_path), GERMAN_CREDIT_CSV, "s3://present/out") == 0
-    keys = sorted(o["Key"] for o in s3(moto_server).list_objects_v2(Bucket="present")["Contents"])
-    assert keys == ["out/analysis.json"]  # the write check leaves nothing behind
+    keys = sorted(o["Key"] for o in client.list_objects_v2(Bucket="present")["Contents"])
+    # the write check leaves nothing behind; an earlier run's outputs are replaced, others kept
+    assert keys == ["out/analysis.json", "out/mine.txt", "outside/report.html"]
+    assert client.get_object(Bucket="present", Key="out/analysis.json")["Body"].read() != b"stale"
 
 
 LABEL_YES = (
