@@ -110,7 +110,6 @@ def check_output_prefix(s3_prefix: str, client: Any = None) -> None:
     key = "/".join(p for p in (prefix, f".clarify-runner-write-check-{os.getpid()}") if p)
     try:
         client.put_object(Bucket=bucket, Key=key, Body=b"")
-        client.delete_object(Bucket=bucket, Key=key)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         if code == "NoSuchBucket":
@@ -120,6 +119,10 @@ def check_output_prefix(s3_prefix: str, client: Any = None) -> None:
         raise UserError(f"Output {s3_prefix} is not writable: {code}: {exc}") from None
     except BotoCoreError as exc:
         raise UserError(f"Output {s3_prefix} cannot be checked: {exc}") from None
+    try:
+        client.delete_object(Bucket=bucket, Key=key)
+    except (ClientError, BotoCoreError) as exc:  # writing works; only the probe stays
+        logger.warning("Could not delete the write-check object s3://%s/%s: %s", bucket, key, exc)
 
 
 def remove_published(s3_prefix: str, names: list[str], client: Any = None) -> list[str]:
@@ -136,7 +139,12 @@ def remove_published(s3_prefix: str, names: list[str], client: Any = None) -> li
         for obj in page.get("Contents", []):
             first = obj["Key"][len(base):].split("/", 1)[0]
             if first in names:
-                client.delete_object(Bucket=bucket, Key=obj["Key"])
+                try:
+                    client.delete_object(Bucket=bucket, Key=obj["Key"])
+                except Exception as exc:  # noqa: BLE001 - it is overwritten or stays; say so
+                    logger.warning("Could not remove s3://%s/%s left by an earlier run: %s",
+                                   bucket, obj["Key"], exc)
+                    continue
                 deleted.append(f"s3://{bucket}/{obj['Key']}")
     for uri in deleted:
         logger.info("Removing %s left by an earlier run", uri)
