@@ -198,8 +198,13 @@ def _v_scalar(value: Any) -> str | int | float | bool:
     raise _fail("a string, a number or a boolean", value)
 
 
-def _choice(allowed: tuple[str, ...], *, transform: Callable[[str], str] = str.lower) -> PlainValidator:
-    """A string validated against ``allowed`` after ``transform`` (lower-casing, as the SDK does)."""
+def _choice(
+    allowed: tuple[str, ...], *, transform: Callable[[str], str] = str.lower, sdk: str = ""
+) -> PlainValidator:
+    """A string validated against ``allowed`` after ``transform`` (lower-casing, as the SDK does).
+
+    ``sdk``: the SDK's own message for this key, appended to the error.
+    """
     if len(allowed) > 12:
         listing = ", ".join(repr(a) for a in allowed[:8]) + ", ... (see the documentation)"
     else:
@@ -208,7 +213,12 @@ def _choice(allowed: tuple[str, ...], *, transform: Callable[[str], str] = str.l
     def check(value: Any) -> str:
         if isinstance(value, str) and transform(value) in allowed:
             return transform(value)
-        raise _fail(f"one of {listing}", value)
+        expected = f"one of {listing}"
+        if sdk:
+            raise PydanticCustomError(
+                "config_type", "{msg}", {"msg": f"expected {expected}, got {describe_value(value)}. {sdk}"}
+            )
+        raise _fail(expected, value)
 
     return PlainValidator(check)
 
@@ -462,8 +472,19 @@ AsvBaseline = Annotated[
 class AsymmetricShapleyValueConfig(_ConfigModel):
     """``methods.asymmetric_shapley_value`` (spec §2.6): time-series explanations."""
 
-    direction: Annotated[str, _choice(ASV_DIRECTIONS)]
-    granularity: Annotated[str, _choice(ASV_GRANULARITIES)]
+    direction: Annotated[
+        str,
+        _choice(
+            ASV_DIRECTIONS,
+            sdk=f"Please provide a valid explanation direction from: {', '.join(ASV_DIRECTIONS)}",
+        ),
+    ]
+    granularity: Annotated[
+        str,
+        _choice(
+            ASV_GRANULARITIES, sdk=f"Please provide a valid granularity from: {', '.join(ASV_GRANULARITIES)}"
+        ),
+    ]
     num_samples: Int | None = None
     baseline: AsvBaseline | None = None
 

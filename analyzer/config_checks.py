@@ -724,10 +724,6 @@ def unsupported_features(cfg: AnalysisConfig) -> list[str]:
         out.append(f"methods.shap.text_config (text explainability) {_NOT_SUPPORTED}")
     if shap is not None and shap.image_config is not None:
         out.append(f"methods.shap.image_config (image explainability) {_NOT_SUPPORTED}")
-    if cfg.time_series_data_config is not None:
-        out.append(f"time_series_data_config (time-series explainability) {_NOT_SUPPORTED}")
-    if cfg.methods.asymmetric_shapley_value is not None:
-        out.append(f"methods.asymmetric_shapley_value (time-series explainability) {_NOT_SUPPORTED}")
     if cfg.segment_config is not None:
         out.append(f"segment_config (per-segment bias metrics) {_NOT_SUPPORTED}")
     if cfg.predictor is not None and cfg.dataset_type != "application/x-image":

@@ -37,6 +37,7 @@ from analyzer.plan.model import (
     InlineBaseline,
     PdpJob,
     ShapJob,
+    TimeSeriesJob,
     UriBaseline,
 )
 
@@ -59,6 +60,9 @@ class RunOptions:
     #: Called once the last prediction is made, so the caller can tear the shadow endpoint
     #: down before the report is written (the real container's order).
     release_endpoint: Callable[[], None] | None = None
+    #: Where the outputs are published (S3 prefix or final folder), for result paths written
+    #: into ``analysis.json`` (time series' ``explanation_results_path``). Default: output_dir.
+    results_uri: str | None = None
 
 
 @dataclass
@@ -74,6 +78,9 @@ class _State:
     explanations: dict[str, Any] = field(default_factory=dict)
     shap_files: dict[str, Path] = field(default_factory=dict)
     shap_importance: pd.Series | None = None
+    endpoint: EndpointHandle | None = None
+    #: Report sections, built only when the report is written (after the endpoint is released).
+    report_sections: list[Callable[[], list[Any]]] = field(default_factory=list)
 
     def require_client(self) -> ModelClient:
         assert self.client is not None, "the plan needs the model but no client was opened"
@@ -114,7 +121,7 @@ def execute_plan(
     logger.info("Methods to run: %s", ", ".join(names))
 
     client = None
-    if plan.needs_model:
+    if plan.needs_model and plan.job(TimeSeriesJob) is None:  # time series: its own client
         if endpoint is None or plan.model is None:
             raise ValueError("the plan needs model predictions but no endpoint was given")
         from analyzer.model_client import ModelClient
@@ -122,7 +129,7 @@ def execute_plan(
         client = ModelClient.for_endpoint(
             endpoint, plan.model.client, feature_names=plan.dataset.feature_columns
         )
-    state = _State(plan, dataset, Path(output_dir), client, options)
+    state = _State(plan, dataset, Path(output_dir), client, options, endpoint=endpoint)
     try:
         for job in plan.jobs:
             _run_job(state, job)
@@ -151,6 +158,8 @@ def _job_name(job: AnalysisJob) -> str:
             return "shap"
         case PdpJob():
             return "pdp"
+        case TimeSeriesJob():
+            return "asymmetric_shapley_value"
         case _:
             assert_never(job)
 
@@ -163,6 +172,8 @@ def _run_job(state: _State, job: AnalysisJob) -> None:
             state.explanations["kernel_shap"] = _kernel_shap(state, job)
         case PdpJob():
             state.explanations["pdp"] = _pdp(state, job)
+        case TimeSeriesJob():
+            state.explanations["asymmetric_shapley_value"] = _time_series(state, job)
         case _:
             assert_never(job)
 
@@ -317,6 +328,34 @@ def _pdp(state: _State, job: PdpJob) -> list[dict[str, Any]]:
     return section
 
 
+def _time_series(state: _State, job: TimeSeriesJob) -> dict[str, Any]:
+    """Asymmetric Shapley values of every item's forecast; writes ``out.jsonl``."""
+    from analyzer.model_client.forecast import ForecastEndpoint
+    from analyzer.time_series import explain_series
+
+    _banner("Calculating asymmetric Shapley values")
+    series = state.dataset.series
+    model = state.plan.model
+    assert series is not None and model is not None and state.endpoint is not None
+    with ForecastEndpoint.for_endpoint(state.endpoint, model.client, job.forecast) as endpoint:
+        try:
+            run = explain_series(
+                job,
+                series,
+                endpoint,
+                output_dir=state.output_dir,
+                output_uri=state.options.results_uri or str(state.output_dir),
+                check_stop=lambda: check_stop(state.options.stop_event),
+            )
+        finally:
+            endpoint.client.log_summary()
+    if state.plan.report is not None:  # Clarify writes no report for time series; ours gets a section
+        from analyzer.report.time_series import time_series_blocks
+
+        state.report_sections.append(lambda: time_series_blocks(run.result))
+    return run.section
+
+
 def _report(
     state: _State, methods: list[str], started: float, started_at: str, endpoint: EndpointHandle | None
 ) -> None:
@@ -360,6 +399,7 @@ def _report(
         local_shap_csv=state.shap_files.get("out.csv"),
         baseline_csv=state.shap_files.get("baseline.csv"),
         tolerance=report.tolerance,
+        sections=[block for build in state.report_sections for block in build()] or None,
     )
     for p in written:
         logger.info("Report '%s' generated successfully.", p.name)

@@ -213,6 +213,11 @@ def _data_problems(cfg: AnalysisConfig, data_uri: str) -> list[str]:
         problems = plan_problems(cfg, header, data_uri)
         if problems:
             return problems
+        if cfg.time_series_data_config is not None:  # the rows: items, series, static baselines
+            from analyzer.plan.build import build_plan
+
+            load_planned(build_plan(cfg, header, data_uri).dataset)
+            return []
         dataset, column_problems = plan_dataset(cfg, header, data_uri)
         if dataset is not None and not column_problems:
             loaded = load_planned(dataset)

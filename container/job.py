@@ -138,6 +138,7 @@ def run_job(
     stop_event: threading.Event | None = None,
     shap_estimator: str = DEFAULT_SHAP_ESTIMATOR,
     report_tolerance: float = DEFAULT_REPORT_TOLERANCE,
+    results_uri: str | None = None,
 ) -> dict[str, Any]:
     """Run one analysis and publish its outputs.
 
@@ -152,6 +153,8 @@ def run_job(
         stop_event: Set by a signal handler to stop the job between steps.
         shap_estimator: ``clarify`` (identical to Clarify/shap) or ``leverage`` (not identical).
         report_tolerance: Bias metrics further than this from their fair value are highlighted.
+        results_uri: Where the outputs end up, as written into ``analysis.json`` result paths
+            (the processing job's ``analysis_result`` S3 URI); default: ``output``.
 
     Returns:
         The analysis dict written to ``analysis.json``.
@@ -220,7 +223,11 @@ def run_job(
                 dataset,
                 output_dir=staging,
                 endpoint=endpoint,
-                options=RunOptions(stop_event=stop_event, release_endpoint=stack.close),
+                options=RunOptions(
+                    stop_event=stop_event,
+                    release_endpoint=stack.close,
+                    results_uri=results_uri or (str(output) if output_s3 else str(Path(output).resolve())),
+                ),
             )
         if output_s3:
             from container.s3 import upload_outputs

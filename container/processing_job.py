@@ -101,6 +101,16 @@ def _output_path(job_config: dict[str, Any] | None, output_name: str) -> Path | 
     return None
 
 
+def _output_s3_uri(job_config: dict[str, Any] | None, output_name: str) -> str | None:
+    """The ``S3Uri`` of a processing output: where Clarify says the results are (``analysis.json``)."""
+    outputs = ((job_config or {}).get("ProcessingOutputConfig") or {}).get("Outputs") or []
+    for item in outputs:
+        if item.get("OutputName") == output_name:
+            uri = (item.get("S3Output") or {}).get("S3Uri")
+            return str(uri) if uri else None
+    return None
+
+
 def _single_json(folder: Path) -> Path:
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
     if len(files) == 1:
@@ -201,6 +211,7 @@ def run(args: argparse.Namespace, stop_event: StopEvent) -> int:
             models_file=args.models_file,
             stop_event=stop_event,
             shap_estimator=args.shap_estimator,
+            results_uri=None if args.output else _output_s3_uri(job_config, "analysis_result"),
         )
     return EXIT_OK
 

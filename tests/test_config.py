@@ -90,18 +90,6 @@ UNSUPPORTED_EXAMPLES = {
     "docs_cv_image_classification_shap": ["dataset_type application/x-image", "methods.shap.image_config"],
     "docs_cv_object_detection_shap": ["dataset_type application/x-image", "methods.shap.image_config"],
     "docs_nlp_text_csv_shap_token": ["methods.shap.text_config"],
-    "docs_time_series_asymmetric_shapley_value": [
-        "time_series_data_config",
-        "methods.asymmetric_shapley_value",
-    ],
-    "real_sdk_generated__time_series_byom__endpoint_name__analysis_config": [
-        "time_series_data_config",
-        "methods.asymmetric_shapley_value",
-    ],
-    "real_sdk_generated__time_series_deepar__static_covariates__analysis_config": [
-        "time_series_data_config",
-        "methods.asymmetric_shapley_value",
-    ],
     "sdk_run_explainability__shap_image_config__test_shap_with_image_config": ["methods.shap.image_config"],
     "sdk_run_explainability__shap_text_config__test_shap_with_text_config": ["methods.shap.text_config"],
 }

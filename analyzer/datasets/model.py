@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype, is_numeric_dtype
+
+if TYPE_CHECKING:  # pragma: no cover
+    from analyzer.explain.asv_game import TimeSeriesDataset
 
 
 @dataclass
@@ -27,6 +30,8 @@ class Dataset:
     group_variable: str | None = None
     join_column: str | None = None
     uri: str = ""
+    #: The items of a time-series dataset (``frame`` then holds one row per item and time step).
+    series: TimeSeriesDataset | None = None
 
     @property
     def n_rows(self) -> int:

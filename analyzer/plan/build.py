@@ -113,6 +113,11 @@ def _plan(
     cfg: AnalysisConfig, header: DatasetHeader, data_uri: str, options: PlanOptions
 ) -> tuple[AnalysisPlan | None, _Problems]:
     problems = _Problems()
+    if cfg.time_series_data_config is not None:  # its own job kind: analyzer.plan.time_series_build
+        from analyzer.plan.time_series_build import plan_time_series
+
+        ts_plan = plan_time_series(cfg, data_uri, problems.config, report_tolerance=options.report_tolerance)
+        return ts_plan, problems
     dataset, dataset_problems = plan_dataset(cfg, header, data_uri)
     problems.dataset += dataset_problems
     if dataset is None:
