@@ -168,6 +168,12 @@ def _v_int(value: Any) -> int:
     raise _fail("an integer", value)
 
 
+def _v_number(value: Any) -> int | float:
+    if _is_int(value) or isinstance(value, float):
+        return value  # kept as given, so the config round-trips
+    raise _fail("a number", value)
+
+
 def _v_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -276,6 +282,7 @@ Str = Annotated[str, PlainValidator(_v_str)]
 Int = Annotated[int, PlainValidator(_v_int)]
 Bool = Annotated[bool, PlainValidator(_v_bool)]
 Float = Annotated[float, PlainValidator(_v_float)]
+Number = Annotated[int | float, PlainValidator(_v_number)]
 StrOrInt = Annotated[str | int, PlainValidator(_v_str_or_int)]
 Scalar = Annotated[str | int | float | bool, PlainValidator(_v_scalar)]
 
@@ -407,7 +414,7 @@ class ImageConfig(_ConfigModel):
 
     model_type: Annotated[str, _choice(IMAGE_MODEL_TYPES, transform=str.upper)] | None = None
     num_segments: Int | None = None
-    segment_compactness: Int | None = None
+    segment_compactness: Number | None = None  # schema int, SDK float: both accepted
     feature_extraction_method: Str | None = None
     max_objects: Int | None = None
     iou_threshold: Float | None = None

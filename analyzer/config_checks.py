@@ -271,6 +271,15 @@ def _check_predictor(cfg: AnalysisConfig) -> list[Problem]:
                 "predictor.label_headers: required for dataset_type application/x-image (the class names)",
             )
         )
+    content_type = request_content_type(p.content_type, cfg.dataset_type)
+    if cfg.dataset_type != "application/x-image" and content_type and content_type.startswith("image/"):
+        out.append(
+            Problem(
+                ("predictor.content_type", "dataset_type"),
+                f"predictor.content_type: {content_type} requests carry images; they need dataset_type "
+                "application/x-image",
+            )
+        )
     return out
 
 
@@ -715,21 +724,13 @@ def _check_segments(cfg: AnalysisConfig) -> list[Problem]:
 def unsupported_features(cfg: AnalysisConfig) -> list[str]:
     """Valid Clarify features that clarify-runner does not implement yet, one message each."""
     out: list[str] = []
-    if cfg.dataset_type == "application/x-image":
-        out.append(f"dataset_type application/x-image (computer vision) {_NOT_SUPPORTED}")
     if cfg.dataset_type == "application/sagemakercapturejson":
         out.append(f"dataset_type application/sagemakercapturejson (data-capture JSON) {_NOT_SUPPORTED}")
     shap = cfg.methods.shap
     if shap is not None and shap.text_config is not None:
         out.append(f"methods.shap.text_config (text explainability) {_NOT_SUPPORTED}")
-    if shap is not None and shap.image_config is not None:
-        out.append(f"methods.shap.image_config (image explainability) {_NOT_SUPPORTED}")
     if cfg.segment_config is not None:
         out.append(f"segment_config (per-segment bias metrics) {_NOT_SUPPORTED}")
-    if cfg.predictor is not None and cfg.dataset_type != "application/x-image":
-        content_type = request_content_type(cfg.predictor.content_type, cfg.dataset_type)
-        if content_type is not None and content_type.startswith("image/"):
-            out.append(f"predictor.content_type {content_type} (image requests) {_NOT_SUPPORTED}")
     return out
 
 

@@ -34,6 +34,7 @@ from analyzer.plan.model import (
     AnalysisPlan,
     BiasJob,
     ClusteredBaseline,
+    ImageShapJob,
     InlineBaseline,
     PdpJob,
     ShapJob,
@@ -94,6 +95,26 @@ def _banner(text: str) -> None:
     logger.info(line)
 
 
+def _image_shap(state: _State, job: ImageShapJob) -> dict[str, Any]:
+    from analyzer.image_job import run_image_shap
+    from analyzer.model_client.images import ImageModelClient
+
+    _banner("Calculating SHAP values (images)")
+    client = state.require_client()
+    assert isinstance(client, ImageModelClient)
+    run = run_image_shap(
+        job,
+        state.dataset.uri,
+        [str(name) for name in state.dataset.frame["image"]],
+        client,
+        state.output_dir,
+        after_image=lambda: check_stop(state.options.stop_event),
+    )
+    for p in run.files:
+        logger.info("Wrote %s", p.relative_to(state.output_dir))
+    return run.section
+
+
 def execute_plan(
     plan: AnalysisPlan,
     dataset: Dataset,
@@ -126,7 +147,10 @@ def execute_plan(
             raise ValueError("the plan needs model predictions but no endpoint was given")
         from analyzer.model_client import ModelClient
 
-        client = ModelClient.for_endpoint(
+        client_type = ModelClient
+        if plan.job(ImageShapJob) is not None:
+            from analyzer.model_client.images import ImageModelClient as client_type
+        client = client_type.for_endpoint(
             endpoint, plan.model.client, feature_names=plan.dataset.feature_columns
         )
     state = _State(plan, dataset, Path(output_dir), client, options, endpoint=endpoint)
@@ -152,6 +176,8 @@ def execute_plan(
 
 def _job_name(job: AnalysisJob) -> str:
     match job:
+        case ImageShapJob():
+            return "shap"
         case BiasJob():
             return f"{job.stage}_bias"
         case ShapJob():
@@ -166,6 +192,8 @@ def _job_name(job: AnalysisJob) -> str:
 
 def _run_job(state: _State, job: AnalysisJob) -> None:
     match job:
+        case ImageShapJob():
+            state.explanations["image_shap"] = _image_shap(state, job)
         case BiasJob():
             state.analysis[job.section] = _bias(state, job)
         case ShapJob():

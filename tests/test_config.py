@@ -87,10 +87,7 @@ def test_every_example_config_loads_without_problems(path: Path) -> None:
 
 
 UNSUPPORTED_EXAMPLES = {
-    "docs_cv_image_classification_shap": ["dataset_type application/x-image", "methods.shap.image_config"],
-    "docs_cv_object_detection_shap": ["dataset_type application/x-image", "methods.shap.image_config"],
     "docs_nlp_text_csv_shap_token": ["methods.shap.text_config"],
-    "sdk_run_explainability__shap_image_config__test_shap_with_image_config": ["methods.shap.image_config"],
     "sdk_run_explainability__shap_text_config__test_shap_with_text_config": ["methods.shap.text_config"],
 }
 
@@ -118,13 +115,14 @@ def test_text_config_unsupported_message() -> None:
         ensure_supported(cfg)
 
 
-def test_image_content_type_and_segment_config_are_unsupported() -> None:
+def test_segment_config_is_unsupported_and_image_requests_need_images() -> None:
     data = _csv_shap(segment_config=[{"name_or_index": "age", "segments": [["[1, 30]"]]}])
-    data["predictor"]["content_type"] = "image/png"
-    found = unsupported_features(parse_config(data))
-    assert found == [
+    assert unsupported_features(parse_config(data)) == [
         "segment_config (per-segment bias metrics) is not supported yet by clarify-runner",
-        "predictor.content_type image/png (image requests) is not supported yet by clarify-runner",
+    ]
+    data["predictor"]["content_type"] = "image/png"
+    assert config_problems(data) == [
+        "predictor.content_type: image/png requests carry images; they need dataset_type application/x-image"
     ]
 
 

@@ -165,6 +165,8 @@ def read_header(cfg: AnalysisConfig, uri: str) -> DatasetHeader:
         from .ts_locate import header_names
 
         return DatasetHeader(columns=header_names(cfg.time_series_data_config, cfg.headers))
+    if cfg.dataset_type.lower() == "application/x-image":
+        return DatasetHeader(columns=())  # images have no columns; they are listed when loaded
     kind = tabular_type(cfg)
     headers = _checked_headers(cfg.headers, "headers")
     label_col = pred_col = None

@@ -121,6 +121,10 @@ def load_planned(plan: DatasetPlan) -> Dataset:
 
         return load_planned_series(plan)
     log.info("Dataset type: %s uri: %s", plan.dataset_type, plan.uri)
+    if plan.dataset_type == "application/x-image":
+        from .images import image_dataset
+
+        return image_dataset(plan.uri)
     log.info("Loading dataset...")
     frame = _read_main(plan)
     if frame.empty:

@@ -23,6 +23,7 @@ from analyzer.datasets.header import DatasetHeader
 from analyzer.errors import ConfigError, DatasetError, NotSupportedError
 from analyzer.plan import defaults
 from analyzer.plan.dataset import plan_dataset
+from analyzer.plan.images import is_image_job, plan_image_job
 from analyzer.plan.model import (
     AnalysisJob,
     AnalysisPlan,
@@ -135,6 +136,9 @@ def _plan(
     pdp = _pdp_job(cfg, dataset, label_headers, problems)
     if pdp is not None:
         jobs.append(pdp)
+    if is_image_job(cfg):  # methods.shap on images: replaces the tabular SHAP job
+        image_job = plan_image_job(cfg, model.client if model is not None else None, problems.config)
+        jobs[:] = [j for j in jobs if not isinstance(j, ShapJob)] + ([image_job] if image_job else [])
     report = None
     if cfg.methods.report is not None:
         report = ReportPlan(
@@ -332,7 +336,7 @@ def _model_plan(
     if content_type is None or accept_type is None:
         return None  # reported by the config checks (content_type required for this dataset_type)
     needs_model = cfg.needs_predictor()
-    if needs_model and content_type not in _CLIENT_CONTENT_TYPES:
+    if needs_model and content_type not in _CLIENT_CONTENT_TYPES and not is_image_job(cfg):
         raise NotSupportedError(
             f"predictor.content_type {content_type!r} is not supported for tabular data; "
             f"use one of {', '.join(_CLIENT_CONTENT_TYPES)}"

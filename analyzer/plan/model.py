@@ -27,6 +27,7 @@ from analyzer.plan.defaults import (
     DEFAULT_RETRY_BACKOFF,
     default_accept_type,
 )
+from analyzer.plan.images import ImageShapJob
 from analyzer.plan.time_series import TimeSeriesDataPlan, TimeSeriesJob
 
 #: A configured column: a name, or a 0-based index.
@@ -210,8 +211,8 @@ class PdpJob:
 #: Every kind of job an executor runs. A new kind (text SHAP, image SHAP, asymmetric Shapley
 #: values) is a new frozen dataclass with ``needs_model``, added to this union, built by
 #: :mod:`analyzer.plan.build` and handled by the executors (mypy flags an unhandled kind).
-AnalysisJob = BiasJob | ShapJob | PdpJob | TimeSeriesJob
-_Job = TypeVar("_Job", BiasJob, ShapJob, PdpJob, TimeSeriesJob)
+AnalysisJob = BiasJob | ShapJob | ImageShapJob | PdpJob | TimeSeriesJob
+_Job = TypeVar("_Job", BiasJob, ShapJob, ImageShapJob, PdpJob, TimeSeriesJob)
 
 
 @dataclass(frozen=True)
