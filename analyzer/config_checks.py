@@ -726,9 +726,6 @@ def unsupported_features(cfg: AnalysisConfig) -> list[str]:
     out: list[str] = []
     if cfg.dataset_type == "application/sagemakercapturejson":
         out.append(f"dataset_type application/sagemakercapturejson (data-capture JSON) {_NOT_SUPPORTED}")
-    shap = cfg.methods.shap
-    if shap is not None and shap.text_config is not None:
-        out.append(f"methods.shap.text_config (text explainability) {_NOT_SUPPORTED}")
     if cfg.segment_config is not None:
         out.append(f"segment_config (per-segment bias metrics) {_NOT_SUPPORTED}")
     return out

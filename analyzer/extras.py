@@ -26,6 +26,9 @@ FEATURES: dict[str, str] = {
     "xgboost": "Serving an XGBoost model",
     "lightgbm": "Serving a LightGBM model",
     "docker": "The Docker shadow-endpoint backend",
+    "text": "Text explanations (methods.shap.text_config)",
+    "text-ja": "Japanese text segmentation (text_config.language japanese)",
+    "text-th": "Thai text segmentation (text_config.language thai)",
 }
 
 

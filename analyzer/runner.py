@@ -38,6 +38,7 @@ from analyzer.plan.model import (
     InlineBaseline,
     PdpJob,
     ShapJob,
+    TextShapJob,
     TimeSeriesJob,
     UriBaseline,
 )
@@ -180,7 +181,7 @@ def _job_name(job: AnalysisJob) -> str:
             return "shap"
         case BiasJob():
             return f"{job.stage}_bias"
-        case ShapJob():
+        case ShapJob() | TextShapJob():
             return "shap"
         case PdpJob():
             return "pdp"
@@ -198,6 +199,8 @@ def _run_job(state: _State, job: AnalysisJob) -> None:
             state.analysis[job.section] = _bias(state, job)
         case ShapJob():
             state.explanations["kernel_shap"] = _kernel_shap(state, job)
+        case TextShapJob():
+            state.explanations["kernel_shap"] = _text_shap(state, job)
         case PdpJob():
             state.explanations["pdp"] = _pdp(state, job)
         case TimeSeriesJob():
@@ -317,6 +320,26 @@ def _kernel_shap(state: _State, job: ShapJob) -> dict[str, Any]:
     return section
 
 
+def _text_shap(state: _State, job: TextShapJob) -> dict[str, Any]:
+    from analyzer.text_job import run_text_shap
+
+    _banner("Calculating SHAP values (text)")
+    run = run_text_shap(
+        job,
+        state.dataset,
+        state.plan.dataset,
+        state.require_client().predict_scores,
+        state.output_dir,
+        label_names=lambda n: _label_names(job.shap.label_headers, n),
+        progress=lambda done, total: check_stop(state.options.stop_event),
+    )
+    state.shap_files.update({p.name: p for p in run.files})
+    for p in run.files:
+        logger.info("Wrote %s", p.relative_to(state.output_dir))
+    state.shap_importance = run.importance
+    return run.section
+
+
 def _as_rows(frame: pd.DataFrame) -> np.ndarray:
     values = frame.to_numpy()
     if all(pd.api.types.is_numeric_dtype(t) for t in frame.dtypes):
@@ -428,6 +451,7 @@ def _report(
         baseline_csv=state.shap_files.get("baseline.csv"),
         tolerance=report.tolerance,
         sections=[block for build in state.report_sections for block in build()] or None,
+        local_shap_jsonl=state.shap_files.get("out.jsonl"),
     )
     for p in written:
         logger.info("Report '%s' generated successfully.", p.name)

@@ -106,6 +106,11 @@ S3_ENDPOINT = EnvVar(
     None,
     "S3 endpoint URL for datasets, configs and outputs (an S3 emulator); falls back to "
     "`AWS_ENDPOINT_URL`.")
+SPACY_PIPELINES = EnvVar(
+    "CLARIFY_RUNNER_SPACY_PIPELINES",
+    None,
+    "Text explanations: the spaCy pipeline per language, `code=package-or-folder` comma-separated "
+    "(`en=en_core_web_md,de=/models/de`); `blank` forces the blank pipeline.")
 AWS_ENDPOINT = EnvVar(
     "AWS_ENDPOINT_URL",
     None,
@@ -116,7 +121,7 @@ AWS_ENDPOINT = EnvVar(
 VARIABLES: tuple[EnvVar, ...] = (
     OPT_ML, CONFIG, DATA, OUTPUT, BACKEND, MODELS_FILE, SHAP_ESTIMATOR, LOG_LEVEL, SERVE_USER,
     ENDPOINT_TIMEOUT, IN_CONTAINER, SERVE_IMAGE, SAGEMAKER_POLL, REQUEST_TIMEOUT, MAX_RETRIES,
-    MODEL_DEADLINE, S3_ENDPOINT, AWS_ENDPOINT,
+    MODEL_DEADLINE, S3_ENDPOINT, AWS_ENDPOINT, SPACY_PIPELINES,
 )  # fmt: skip
 
 
@@ -141,6 +146,8 @@ class RunnerSettings:
     max_retries: int
     model_deadline: float
     s3_endpoint_url: str | None
+    #: ``CLARIFY_RUNNER_SPACY_PIPELINES`` as written (checked and parsed by :mod:`analyzer.plan.text`)
+    spacy_pipelines: str | None = None
 
 
 def _text(env: Mapping[str, str], var: EnvVar) -> str | None:
@@ -201,4 +208,5 @@ def runner_settings(environ: Mapping[str, str] | None = None) -> RunnerSettings:
         max_retries=_count(env, MAX_RETRIES),
         model_deadline=_number(env, MODEL_DEADLINE),
         s3_endpoint_url=_text(env, S3_ENDPOINT) or _text(env, AWS_ENDPOINT),
+        spacy_pipelines=_text(env, SPACY_PIPELINES),
     )

@@ -205,7 +205,7 @@ def _data_problems(cfg: AnalysisConfig, data_uri: str) -> list[str]:
     from analyzer.datasets.header import read_header
     from analyzer.datasets.loader import load_planned
     from analyzer.errors import UserError
-    from analyzer.plan.build import plan_problems
+    from analyzer.plan.build import build_plan, plan_problems
     from analyzer.plan.dataset import plan_dataset
 
     try:
@@ -221,7 +221,12 @@ def _data_problems(cfg: AnalysisConfig, data_uri: str) -> list[str]:
         dataset, column_problems = plan_dataset(cfg, header, data_uri)
         if dataset is not None and not column_problems:
             loaded = load_planned(dataset)
-            return _role_problems(cfg, header, data_uri, loaded.frame)
+            problems = _role_problems(cfg, header, data_uri, loaded.frame)
+            if cfg.methods.shap is not None and cfg.methods.shap.text_config is not None:
+                from analyzer.text_job import text_data_problems
+
+                problems += text_data_problems(build_plan(cfg, header, data_uri), loaded)
+            return problems
     except UserError as exc:
         return [str(exc)]
     return []

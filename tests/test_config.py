@@ -87,8 +87,6 @@ def test_every_example_config_loads_without_problems(path: Path) -> None:
 
 
 UNSUPPORTED_EXAMPLES = {
-    "docs_nlp_text_csv_shap_token": ["methods.shap.text_config"],
-    "sdk_run_explainability__shap_text_config__test_shap_with_text_config": ["methods.shap.text_config"],
 }
 
 
@@ -107,12 +105,28 @@ def test_support_of_every_example(path: Path) -> None:
         ensure_supported(cfg)
 
 
-def test_text_config_unsupported_message() -> None:
-    cfg = load_config(EXAMPLES_DIR / "docs" / "docs_nlp_text_csv_shap_token.json")
-    with pytest.raises(
-        NotSupportedError, match=r"^methods\.shap\.text_config \(text explainability\) is not"
+def test_text_config_is_supported_and_planned() -> None:
+    """The real text configs (docs, SDK) pass the support check and plan a text SHAP job."""
+    from analyzer.datasets.header import DatasetHeader
+    from analyzer.plan.build import build_plan
+    from analyzer.plan.text import TextShapJob
+
+    for path, granularity, code in (
+        (EXAMPLES_DIR / "docs" / "docs_nlp_text_csv_shap_token.json", "token", "en"),
+        (
+            EXAMPLES_DIR
+            / "sdk_generated"
+            / "sdk_run_explainability__shap_text_config__test_shap_with_text_config.json",
+            "paragraph",
+            "uk",
+        ),
     ):
+        cfg = load_config(path)
         ensure_supported(cfg)
+        assert cfg.headers is not None
+        plan = build_plan(cfg, DatasetHeader(columns=tuple(cfg.headers)), "data.csv")
+        job = plan.job(TextShapJob)
+        assert job is not None and (job.granularity, job.code) == (granularity, code), path.name
 
 
 def test_segment_config_is_unsupported_and_image_requests_need_images() -> None:

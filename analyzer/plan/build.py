@@ -43,6 +43,7 @@ from analyzer.plan.model import (
     ShapJob,
     UriBaseline,
 )
+from analyzer.plan.text import plan_text_job
 
 if TYPE_CHECKING:  # pragma: no cover
     from analyzer.config import AnalysisConfig, Predictor
@@ -131,7 +132,9 @@ def _plan(
         if bias is not None:
             jobs.append(bias)
     shap = _shap_job(cfg, dataset, options, label_headers, problems)
-    if shap is not None:
+    if shap is not None and cfg.methods.shap is not None and cfg.methods.shap.text_config is not None:
+        jobs.append(plan_text_job(cfg, shap, dataset, problems.config))
+    elif shap is not None:
         jobs.append(shap)
     pdp = _pdp_job(cfg, dataset, label_headers, problems)
     if pdp is not None:

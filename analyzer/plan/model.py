@@ -28,6 +28,7 @@ from analyzer.plan.defaults import (
     default_accept_type,
 )
 from analyzer.plan.images import ImageShapJob
+from analyzer.plan.text import TextShapJob
 from analyzer.plan.time_series import TimeSeriesDataPlan, TimeSeriesJob
 
 #: A configured column: a name, or a 0-based index.
@@ -211,8 +212,8 @@ class PdpJob:
 #: Every kind of job an executor runs. A new kind (text SHAP, image SHAP, asymmetric Shapley
 #: values) is a new frozen dataclass with ``needs_model``, added to this union, built by
 #: :mod:`analyzer.plan.build` and handled by the executors (mypy flags an unhandled kind).
-AnalysisJob = BiasJob | ShapJob | ImageShapJob | PdpJob | TimeSeriesJob
-_Job = TypeVar("_Job", BiasJob, ShapJob, ImageShapJob, PdpJob, TimeSeriesJob)
+AnalysisJob = BiasJob | ShapJob | TextShapJob | ImageShapJob | PdpJob | TimeSeriesJob
+_Job = TypeVar("_Job", BiasJob, ShapJob, TextShapJob, ImageShapJob, PdpJob, TimeSeriesJob)
 
 
 @dataclass(frozen=True)
