@@ -70,6 +70,7 @@ def semantic_problems(cfg: AnalysisConfig) -> list[Problem]:
         _check_version,
         _check_methods_present,
         _check_bias,
+        _check_probability_threshold,
         _check_metric_names,
         _check_predictor_needed,
         _check_dataset_type_keys,
@@ -139,6 +140,19 @@ def _check_bias(cfg: AnalysisConfig) -> list[Problem]:
     if not cfg.facet:
         out.append(Problem(("facet", *stages), f"facet: required by {by}: Please provide at least one facet"))
     return out
+
+
+def _check_probability_threshold(cfg: AnalysisConfig) -> list[Problem]:
+    t = cfg.probability_threshold
+    if t is None or 0.0 <= t <= 1.0:
+        return []
+    return [
+        Problem(
+            ("probability_threshold",),
+            f"probability_threshold: must be between 0 and 1 (a score above it is the positive label), "
+            f"got {t!r}",
+        )
+    ]
 
 
 def _check_metric_names(cfg: AnalysisConfig) -> list[Problem]:

@@ -94,6 +94,21 @@ SAGEMAKER_POLL = EnvVar(
     "CLARIFY_RUNNER_SAGEMAKER_POLL_SECONDS",
     "15",
     "SageMaker backend: seconds between DescribeEndpoint polls.")
+REQUEST_TIMEOUT = EnvVar(
+    "CLARIFY_RUNNER_REQUEST_TIMEOUT",
+    "60",
+    "Seconds one model request may take (SageMaker's InvokeEndpoint limit). An endpoint that "
+    "answers nothing fails the job within about twice this.")
+MAX_RETRIES = EnvVar(
+    "CLARIFY_RUNNER_MAX_RETRIES",
+    "5",
+    "Retries of one model request after a dropped connection, HTTP 429 or 5xx (backoff 0.2 s,"
+    " doubling, at most 10 s).")
+MODEL_DEADLINE = EnvVar(
+    "CLARIFY_RUNNER_MODEL_DEADLINE",
+    "86400",
+    "Seconds all model calls of a job may take together (SageMaker's default processing-job "
+    "limit); the job fails with exit 3 when they take longer.")
 EXPLAINER_CONFIG = EnvVar(
     "CLARIFY_RUNNER_EXPLAINER_CONFIG",
     None,
@@ -127,8 +142,9 @@ AWS_ENDPOINT = EnvVar(
 #: Every variable read by ``analyzer`` and ``container``, in README order.
 VARIABLES: tuple[EnvVar, ...] = (
     OPT_ML, CONFIG, DATA, OUTPUT, BACKEND, MODELS_FILE, SHAP_ESTIMATOR, LOG_LEVEL, SERVE_USER,
-    ENDPOINT_TIMEOUT, IN_CONTAINER, SERVE_IMAGE, SAGEMAKER_POLL, EXPLAINER_CONFIG, EXPLAINER_MODEL_URL,
-    S3_ENDPOINT, AWS_ENDPOINT, SPACY_PIPELINES, AWS_REGION,
+    ENDPOINT_TIMEOUT, IN_CONTAINER, SERVE_IMAGE, SAGEMAKER_POLL, REQUEST_TIMEOUT, MAX_RETRIES,
+    MODEL_DEADLINE, EXPLAINER_CONFIG, EXPLAINER_MODEL_URL, S3_ENDPOINT, AWS_ENDPOINT,
+    SPACY_PIPELINES, AWS_REGION,
 )  # fmt: skip
 
 
@@ -149,6 +165,9 @@ class RunnerSettings:
     in_container: bool
     serve_image: str | None
     sagemaker_poll_seconds: float
+    request_timeout: float
+    max_retries: int
+    model_deadline: float
     explainer_config: str | None
     explainer_model_url: str | None
     s3_endpoint_url: str | None
@@ -181,6 +200,19 @@ def _number(env: Mapping[str, str], var: EnvVar) -> float:
     return value
 
 
+def _count(env: Mapping[str, str], var: EnvVar) -> int:
+    text = _required(env, var)
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(
+            f"Environment variable {var.name} must be a whole number, got {text!r}"
+        ) from None
+    if value < 0:
+        raise ConfigError(f"Environment variable {var.name} must be 0 or more, got {text!r}")
+    return value
+
+
 def runner_settings(environ: Mapping[str, str] | None = None) -> RunnerSettings:
     """Read :data:`VARIABLES` from ``environ`` (default: ``os.environ``)."""
     env = os.environ if environ is None else environ
@@ -198,6 +230,9 @@ def runner_settings(environ: Mapping[str, str] | None = None) -> RunnerSettings:
         in_container=bool(env.get(IN_CONTAINER.name)),
         serve_image=_text(env, SERVE_IMAGE),
         sagemaker_poll_seconds=_number(env, SAGEMAKER_POLL),
+        request_timeout=_number(env, REQUEST_TIMEOUT),
+        max_retries=_count(env, MAX_RETRIES),
+        model_deadline=_number(env, MODEL_DEADLINE),
         explainer_config=_text(env, EXPLAINER_CONFIG),
         explainer_model_url=_text(env, EXPLAINER_MODEL_URL),
         s3_endpoint_url=_text(env, S3_ENDPOINT) or _text(env, AWS_ENDPOINT),

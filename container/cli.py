@@ -6,6 +6,7 @@
                              ``--explainer-config``: with online explanations)
 ``clarify-runner monitor``   a Model Monitor execution: bias or feature-attribution drift of
                              captured traffic against a baseline analysis.json
+``clarify-runner cleanup``   remove shadow endpoints and staging folders of killed jobs
 
 Exit codes (:mod:`analyzer.errors`): 0 success, 1 user error (config, data), 2 internal
 error, 3 model or endpoint error, 4 platform error (network, AWS, Docker), 130/143 stopped by
@@ -21,7 +22,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from analyzer.errors import EXIT_OK, EXIT_USER_ERROR, ConfigError, JobStopped, StopEvent
 from local_endpoint.cli import add_serve_arguments
@@ -119,6 +120,13 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--config", required=True)
     val.add_argument("--data", help="dataset file, folder or s3:// URI")
     val.add_argument("--endpoint-url", help="container URL whose /ping must answer")
+
+    clean = sub.add_parser(
+        "cleanup",
+        help="remove shadow endpoints and staging folders left by killed jobs",
+        parents=[common],
+    )
+    clean.add_argument("--output", help="also remove staging folders of killed jobs in this output folder")
 
     serve = sub.add_parser(
         "serve", help="serve a model with the SageMaker inference contract", parents=[common]
@@ -347,10 +355,42 @@ def _data_problems(cfg: AnalysisConfig, data_uri: str) -> list[str]:
         dataset, column_problems = plan_dataset(cfg, header, data_uri)
         if dataset is not None and not column_problems:
             loaded = load_planned(dataset)
+            problems = _role_problems(cfg, header, data_uri, loaded.frame)
             if cfg.methods.shap is not None and cfg.methods.shap.text_config is not None:
                 from analyzer.text_job import text_data_problems
 
-                return text_data_problems(build_plan(cfg, header, data_uri), loaded)
+                problems += text_data_problems(build_plan(cfg, header, data_uri), loaded)
+            return problems
+    except UserError as exc:
+        return [str(exc)]
+    return []
+
+
+def _role_problems(cfg: AnalysisConfig, header: Any, data_uri: str, frame: Any) -> list[str]:
+    """Label and facet values against the loaded rows (``label_values_or_threshold: ["yes"]`` on
+    a 0/1 label): the bias rules applied with one cheap metric, as ``run`` would apply them."""
+    from analyzer.bias import FacetSpec, bias_section
+    from analyzer.errors import UserError
+    from analyzer.plan.build import build_plan
+    from analyzer.plan.model import BiasJob
+
+    try:
+        plan = build_plan(cfg, header, data_uri)
+    except UserError:
+        return []  # reported by the plan checks
+    job = plan.job(BiasJob)
+    if job is None:
+        return []
+    try:
+        bias_section(
+            frame,
+            stage="pre_training",
+            label=job.label,
+            label_values_or_threshold=list(job.label_values_or_threshold),
+            facets=[FacetSpec(f.column, list(f.value_or_threshold) if f.value_or_threshold else None)
+                    for f in job.facets],
+            methods=["CI"],
+        )
     except UserError as exc:
         return [str(exc)]
     return []
@@ -379,6 +419,25 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_cleanup(args: argparse.Namespace) -> int:
+    """Remove what killed jobs left behind: endpoints whose job is gone, their staging folders."""
+    from container.endpoints.docker_backend import docker_available, docker_client
+    from container.orphans import remove_orphans
+
+    client = docker_client(timeout=30) if docker_available() else None
+    try:
+        removed = remove_orphans(
+            docker_client=client, output_dir=Path(args.output) if args.output else None
+        )
+    finally:
+        if client is not None:
+            client.close()
+    for what in removed:
+        print(f"removed {what}")
+    print(f"{len(removed)} orphan(s) removed")
+    return EXIT_OK
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     serve_with_args(args)
     return EXIT_OK
@@ -392,7 +451,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_run(args)
     if args.command == "monitor":
         return _cmd_monitor(args)
-    handlers = {"validate": _cmd_validate, "serve": _cmd_serve}
+    handlers = {"validate": _cmd_validate, "serve": _cmd_serve, "cleanup": _cmd_cleanup}
     try:
         return handlers[args.command](args)
     except (Exception, KeyboardInterrupt) as exc:  # last-resort handler: report, never a bare traceback
@@ -401,5 +460,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return report_failure(exc)
 
 
+def console_main() -> None:  # pragma: no cover - the console script
+    """The ``clarify-runner`` command: :func:`main`, then exit (at once after a stop)."""
+    from container.lifecycle import exit_process
+
+    exit_process(main())
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console_main()

@@ -384,4 +384,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from container.lifecycle import exit_process
+
+    exit_process(main())

@@ -56,10 +56,15 @@ class LabelRule:
         return interval_mask(values, self.intervals)
 
 
-def label_type(stats: ColumnStats, values: list, name: Any = None) -> str:
-    """Data type of the label; for a continuous label ``values[0]`` becomes a float in place."""
+def label_type(stats: ColumnStats, values: list, name: Any = None, missing: int = 0) -> str:
+    """Data type of the label; for a continuous label ``values[0]`` becomes a float in place.
+
+    ``name`` is logged with the type; ``missing``: rows without a label; the caller then explains
+    the outcome (not the dtype).
+    """
     data_type = infer_type(stats, values, name)
-    warn_traps(stats, values, data_type, "label")
+    if not missing:
+        warn_traps(stats, values, data_type, "label")
     if data_type == CONTINUOUS:
         numeric_threshold(values)
     return data_type

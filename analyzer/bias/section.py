@@ -73,6 +73,62 @@ def strata_codes(series: pd.Series) -> tuple[np.ndarray, pd.Index, str | None]:
     return codes, keys.index, error
 
 
+def _examples(series: pd.Series, limit: int = 5) -> str:
+    """``values like [1, 0] (int64)``: the first distinct values of a column and its dtype."""
+    distinct = pd.unique(series.dropna())[:limit].tolist()
+    return f"values like {distinct} ({series.dtype})"
+
+
+def _rows(missing: np.ndarray) -> str:
+    """``3 missing value(s) in 1000 rows (rows 3, 10, 50)``: 0-based rows, the first ten."""
+    rows = np.flatnonzero(missing)
+    shown = ", ".join(str(int(r)) for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
+    return f"{len(rows)} missing value(s) in {len(missing)} rows (0-based rows {shown})"
+
+
+def _warn_missing_label(
+    role: str, column: str, missing: np.ndarray, data_type: str, values: list, stats: ColumnStats
+) -> None:
+    """Log how missing label values are counted (smclarify's rule, so the same metric values)."""
+    text = (
+        f"{role} column {column} has {_rows(missing)}: a missing label is never positive, so these rows "
+        f"count as negative labels (smclarify's rule, which Clarify applies). Remove or fill them to "
+        f"leave them out."
+    )
+    if data_type == CONTINUOUS and stats.kind == "float":
+        text += (
+            f" The column is read as CONTINUOUS (missing values make it float), so {values[0]!r} is a "
+            f"threshold: positive = value > {values[0]!r}."
+        )
+        top = stats.max_value
+        try:
+            if top is not None and not pd.isna(top) and float(values[0]) >= float(top):
+                text += " No value exceeds it, so no label is positive."
+        except (TypeError, ValueError):
+            pass
+    log.warning("%s", text)
+
+
+def _warn_missing_facet(column: str, missing: np.ndarray, data_type: str, values: list | None) -> None:
+    """Log how missing facet values are grouped (smclarify's rule, so the same metric values)."""
+    if data_type == CONTINUOUS:
+        rule = (
+            f"a missing value is not above the threshold {values[0] if values else None!r}, so these rows "
+            "count in the other group (facet a)"
+        )
+    elif values:
+        rule = f"a missing value matches none of {values!r}, so these rows count in the other group (facet a)"
+    else:
+        rule = (
+            "the missing values form a facet value of their own, reported as 'nan', whose metrics fail "
+            "with 'facet set is empty'"
+        )
+    log.warning(
+        "Facet column %s has %s: %s (smclarify's rule, which Clarify applies). Remove or fill them to "
+        "leave them out.", column, _rows(missing), rule,
+    )
+
+
 def bias_section(
     frame: pd.DataFrame,
     *,
@@ -124,14 +180,30 @@ def bias_section(
     try:
         label_series = frame[label]
         lstats, lcodes = _stats_and_codes(label_series, values)
-        ltype = label_type(lstats, values, label)  # Clarify logs the label's type first
+        label_missing = label_series.isna().to_numpy()
+        configured = list(values)
+        try:
+            # Clarify logs the label's type first
+            ltype = label_type(lstats, values, label, missing=int(label_missing.sum()))
+            lnum = pd.to_numeric(label_series) if ltype == CONTINUOUS else None
+            lrule = label_rule(lstats, ltype, values, numeric_max=lnum.max() if lnum is not None else None)
+        except Exception as exc:  # noqa: BLE001 - smclarify raises plain ValueError/Exception
+            raise DatasetError(
+                f"Label column {label} holds {_examples(label_series)}; label_values_or_threshold "
+                f"{configured!r} cannot be matched with them ({exc}). Use values that occur in the "
+                "column, or one number as a threshold for a numeric label."
+            ) from exc
         facet_values = [_as_list(s.value_or_threshold) for s in facets]
         facet_stats = [_stats_and_codes(frame[s.column], v) for s, v in zip(facets, facet_values)]
         facet_types = [
             facet_type(st, v, s.column) for (st, _), v, s in zip(facet_stats, facet_values, facets)
         ]
-        lnum = pd.to_numeric(label_series) if ltype == CONTINUOUS else None
-        lrule = label_rule(lstats, ltype, values, numeric_max=lnum.max() if lnum is not None else None)
+        if label_missing.any():
+            _warn_missing_label("Label", label, label_missing, ltype, values, lstats)
+        for facet_spec, values_given, facet_kind in zip(facets, facet_values, facet_types):
+            facet_missing = frame[facet_spec.column].isna().to_numpy()
+            if facet_missing.any():
+                _warn_missing_facet(facet_spec.column, facet_missing, facet_kind, values_given)
         y = lrule.mask(label_series, lcodes) if ltype != CONTINUOUS else lrule.mask(lnum)
 
         yhat = None

@@ -60,6 +60,11 @@ class PlanOptions:
 
     shap_estimator: str = defaults.DEFAULT_SHAP_ESTIMATOR
     report_tolerance: float = defaults.DEFAULT_REPORT_TOLERANCE
+    #: Deadlines of model calls (``CLARIFY_RUNNER_REQUEST_TIMEOUT``, ``_MAX_RETRIES``,
+    #: ``_MODEL_DEADLINE``; the job reads them from :mod:`analyzer.settings`).
+    request_timeout: float = defaults.DEFAULT_REQUEST_TIMEOUT
+    max_retries: int = defaults.DEFAULT_MAX_RETRIES
+    model_deadline: float | None = defaults.DEFAULT_MODEL_DEADLINE
 
 
 class _Problems:
@@ -119,7 +124,7 @@ def _plan(
     problems.dataset += dataset_problems
     if dataset is None:
         return None, problems  # no feature column known: nothing else can be checked
-    model = _model_plan(cfg, dataset, problems)
+    model = _model_plan(cfg, dataset, problems, options)
     label_headers = model.client.label_headers if model is not None else None
     jobs: list[AnalysisJob] = []
     for stage in ("post_training", "pre_training"):
@@ -322,7 +327,9 @@ def _template_refs(template: str) -> list[str]:
     return refs
 
 
-def _model_plan(cfg: AnalysisConfig, dataset: DatasetPlan, problems: _Problems) -> ModelPlan | None:
+def _model_plan(
+    cfg: AnalysisConfig, dataset: DatasetPlan, problems: _Problems, options: PlanOptions
+) -> ModelPlan | None:
     p = cfg.predictor
     if p is None:
         return None
@@ -361,6 +368,9 @@ def _model_plan(cfg: AnalysisConfig, dataset: DatasetPlan, problems: _Problems) 
         label_headers=tuple(p.label_headers) if p.label_headers is not None else None,
         custom_attributes=p.custom_attributes,
         target_model=p.target_model,
+        request_timeout=options.request_timeout,
+        max_retries=options.max_retries,
+        deadline=options.model_deadline,
     )
     return ModelPlan(target=_target(p), client=client)
 

@@ -242,6 +242,8 @@ class ClientSettings:
     retry_backoff: float = DEFAULT_RETRY_BACKOFF
     max_backoff: float = DEFAULT_MAX_BACKOFF
     time_budget: float | None = None
+    #: Seconds all calls of one client may take together (None: no limit).
+    deadline: float | None = None
     max_rows_per_request: int | None = None
     use_fast_path: bool = True
 
