@@ -9,6 +9,7 @@ import pytest
 
 from analyzer.config import parse_config
 from analyzer.datasets.header import DatasetHeader
+from analyzer.errors import ConfigError
 from analyzer.image_job import image_spec
 from analyzer.plan.build import build_plan, plan_problems
 from analyzer.plan.images import ImageShapJob
@@ -102,7 +103,6 @@ def test_every_problem_is_reported_with_its_key() -> None:
     }
     doc["methods"]["pdp"] = {"top_k_features": 3}
     doc["predictor"]["content_type"] = "text/csv"
-    doc["probability_threshold"] = 2
     problems = _problems(doc)
     assert problems == [
         "methods.pdp: not available for dataset_type application/x-image (images)",
@@ -112,12 +112,18 @@ def test_every_problem_is_reported_with_its_key() -> None:
         "methods.shap.image_config.max_objects: must be at least 1, got 0",
         "methods.shap.image_config.iou_threshold: must be between 0 and 1, got -1",
         "methods.shap.image_config.context: must be between 0 and 1, got 1.5",
-        "probability_threshold: must be between 0 and 1 for images, got 2",
         "methods.shap.baseline: for dataset_type application/x-image give the S3 URI (or path) of a mask "
         "image, not list; leave it out for Clarify's white-noise baseline",
         "predictor.content_type: text/csv cannot carry images; use one of image/jpeg, image/png, "
         "application/x-npy",
     ]
+
+
+def test_probability_threshold_out_of_range_is_a_config_error() -> None:
+    doc = _doc()
+    doc["probability_threshold"] = 2
+    with pytest.raises(ConfigError, match=r"probability_threshold: must be between 0 and 1 .*got 2"):
+        parse_config(doc)
 
 
 def test_image_config_and_image_dataset_need_each_other() -> None:

@@ -174,8 +174,6 @@ def plan_image_job(
         found.append(f"{_KEY}.iou_threshold: must be between 0 and 1, got {iou:g}")
     if not _in_range(context, 0.0, 1.0):
         found.append(f"{_KEY}.context: must be between 0 and 1, got {context:g}")
-    if not _in_range(threshold, 0.0, 1.0):
-        found.append(f"probability_threshold: must be between 0 and 1 for images, got {threshold:g}")
     if shap.baseline is not None and not isinstance(shap.baseline, str):
         found.append(
             f"methods.shap.baseline: for dataset_type {IMAGE_DATASET_TYPE} give the S3 URI (or path) of a "
