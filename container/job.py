@@ -144,7 +144,10 @@ def run_job(
     plan = plan_job(cfg, data_uri, PlanOptions(shap_estimator, report_tolerance))
     from analyzer.preload import preload_for
 
-    preload_for(cfg)  # report and SHAP libraries import while data loads and the endpoint starts
+    # report and SHAP libraries import while data loads and the endpoint starts; when the
+    # endpoint already runs, once the first model request is sent (start-up stays quick)
+    running = bool(endpoint_url) or (plan.model is not None and plan.model.target.endpoint_name is not None)
+    preload_for(cfg, after_first_request=running)
     # the heavy modules (pandas, numpy) only once the plan holds: a config problem fails at once
     from analyzer.datasets.loader import load_planned
     from analyzer.runner import RunOptions, execute_plan

@@ -25,7 +25,6 @@ from .csv_format import read_csv_parts
 from .header import CSV, JSON, JSONLINES, PARQUET, TABULAR_TYPES, iter_parts, read_header, tabular_type
 from .json_format import read_json, read_jsonlines, to_frame
 from .model import Dataset
-from .parquet_format import read_parquet_parts
 
 if TYPE_CHECKING:  # pragma: no cover
     from analyzer.config import AnalysisConfig
@@ -58,6 +57,8 @@ def _read_main(plan: DatasetPlan) -> pd.DataFrame:
     if kind == CSV:
         return read_csv_parts(parts, headers, plan.hint_names)
     if kind == PARQUET:
+        from .parquet_format import read_parquet_parts  # pyarrow.parquet only for Parquet data
+
         return read_parquet_parts(parts, headers)
     reader = read_jsonlines if kind == JSONLINES else read_json
     table = reader(parts, plan.features, plan.label_expression, plan.predicted_label_expression)
