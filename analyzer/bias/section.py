@@ -25,7 +25,7 @@ from analyzer.bias.rules import (
     predicted_rule,
 )
 from analyzer.bias.scores import PredictedPrep, plan_predicted
-from analyzer.errors import DatasetError
+from analyzer.errors import ClarifyRunnerError, DatasetError
 
 log = logging.getLogger(__name__)
 
@@ -243,8 +243,8 @@ def bias_section_chunks(
             prule = predicted_rule(pstats, values, lrule, joint_max=joint_max, label_dtype=ldtype)
             if not any(prule.mask(pred_of(chunk)).any() for chunk in chunks()):
                 raise ValueError(NO_POSITIVE_PREDICTION)
-    except DatasetError:
-        raise
+    except ClarifyRunnerError:
+        raise  # a data error already, or the model's (predictions are made per chunk)
     except Exception as exc:  # noqa: BLE001 - smclarify raises plain ValueError/Exception
         raise _data_error(exc) from exc
 
@@ -296,6 +296,8 @@ def bias_section_chunks(
                     fcodes_all[i].append(codes)
             if ft is not None and yhat is not None:
                 yhat_all.append(yhat)
+    except ClarifyRunnerError:
+        raise
     except Exception as exc:  # noqa: BLE001
         raise _data_error(exc) from exc
 

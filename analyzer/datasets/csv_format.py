@@ -153,21 +153,29 @@ def has_header_row(
 
 
 def _parse(
-    data: bytes, names: list[str], skip_rows: int, source: str, headers_from_config: bool
+    data: bytes,
+    names: list[str],
+    skip_rows: int,
+    source: str,
+    headers_from_config: bool,
+    include: list[str] | None = None,
+    as_text: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Parse with pyarrow; numbers and booleans are typed, everything else stays text.
 
     pyarrow would turn ISO dates/times into temporal columns; those are read again as strings
     so the values reach the model exactly as written (pandas' ``read_csv`` behaves the same).
+    ``include``: only these columns (default: all); ``as_text``: columns read as text.
     """
     import numpy as np
     import pandas as pd
     import pyarrow as pa
 
-    table = _read_arrow(data, names, skip_rows, source, headers_from_config, {})
+    forced = {name: pa.string() for name in as_text}
+    table = _read_arrow(data, names, skip_rows, source, headers_from_config, forced, include)
     temporal = {f.name: pa.string() for f in table.schema if pa.types.is_temporal(f.type)}
     if temporal:
-        table = _read_arrow(data, names, skip_rows, source, headers_from_config, temporal)
+        table = _read_arrow(data, names, skip_rows, source, headers_from_config, forced | temporal, include)
     for i, f in enumerate(table.schema):
         if pa.types.is_null(f.type):  # nothing but missing values: pandas gives float64 NaN
             table = table.set_column(i, f.name, pa.nulls(len(table), pa.float64()))

@@ -42,6 +42,7 @@ __all__ = [
     "load_dataset",
     "load_planned",
     "read_parts",
+    "stream_planned",
 ]
 
 
@@ -145,6 +146,29 @@ def load_planned(plan: DatasetPlan) -> Dataset:
     dataset.frame[dataset.feature_names].info(buf=buf)
     log.info("Loaded dataset. Dataset info:\n%s", buf.getvalue().rstrip("\n"))
     return dataset
+
+
+def stream_planned(plan: DatasetPlan) -> Dataset:
+    """The dataset of ``plan`` without loading its rows: jobs read them in chunks
+    (:meth:`Dataset.chunks`). For a CSV dataset without side datasets
+    (:attr:`analyzer.plan.model.AnalysisPlan.streams_dataset`)."""
+    from .chunks import CsvSource
+
+    if plan.dataset_type != CSV or plan.predicted_label_dataset or plan.facet_dataset:
+        raise ValueError("only a CSV dataset without side datasets is read in chunks")
+    log.info("Dataset type: %s uri: %s", plan.dataset_type, plan.uri)
+    log.info("Reading the dataset in chunks (bias metrics only)")
+    return Dataset(
+        frame=pd.DataFrame(columns=list(plan.columns)),
+        feature_names=list(plan.feature_columns),
+        label=plan.label,
+        predicted_label=plan.predicted_label,
+        facet_columns=dict(plan.facet_columns),
+        group_variable=plan.group_variable,
+        join_column=plan.join_column,
+        uri=plan.uri,
+        source=CsvSource(plan),
+    )
 
 
 def _data_uri(cfg: AnalysisConfig, data_uri: str | Path | None) -> str:
