@@ -219,10 +219,16 @@ class CsvSource:
         self.plan = plan
         self.chunk_bytes = chunk_bytes
         self._readers: dict[tuple[str, ...], CsvChunks] = {}
+        roles = [*plan.facet_columns.values(), plan.label, plan.predicted_label, plan.group_variable]
+        #: The bias roles: asked for any of them, every job reads them all (one dtype scan).
+        self.roles = tuple(dict.fromkeys(c for c in roles if c is not None))
 
     def chunks(self, columns: Sequence[str]) -> CsvChunks:
-        """The chunk reader of ``columns`` (one per set of columns: its dtype scan is kept)."""
+        """The chunk reader of ``columns`` (or of all the bias roles when they include
+        ``columns``): one per set of columns, so its dtype scan is done once."""
         key = tuple(dict.fromkeys(columns))
+        if set(key) <= set(self.roles):
+            key = self.roles
         if key not in self._readers:
             self._readers[key] = CsvChunks(self.plan, key, self.chunk_bytes)
         return self._readers[key]
