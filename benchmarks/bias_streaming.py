@@ -44,26 +44,41 @@ IN_MEMORY = (
 )
 
 
-def write_csv(path: Path, rows: int, seed: int = 0, block: int = 500_000) -> float:
-    """Write the dataset in blocks; returns its size in MB."""
-    rng = np.random.default_rng(seed)
+def _block(rows: int, rng: np.random.Generator) -> pa.Table:
     names = [f"x{i}" for i in range(N_FEATURES)] + ["gender", "age", "dept", "label", "pred"]
-    options = pacsv.WriteOptions(include_header=True)
-    with pacsv.CSVWriter(str(path), pa.schema([(n, pa.string()) for n in names]), write_options=options) as w:
+    x = rng.normal(size=(rows, N_FEATURES)).round(3)
+    gender = rng.choice(np.array(["female", "male", "diverse"]), rows, p=[0.48, 0.48, 0.04])
+    age = rng.integers(18, 90, rows)
+    dept = rng.choice(np.array(["d1", "d2", "d3", "d4"]), rows)
+    score = x[:, 0] + 0.5 * x[:, 1] + 0.3 * (gender == "female") + rng.normal(scale=0.7, size=rows)
+    label = (score > 0.2).astype(np.int64)
+    pred = np.where(rng.random(rows) < 0.85, label, 1 - label)
+    cols = [pa.array(x[:, j]) for j in range(N_FEATURES)]
+    cols += [pa.array(gender), pa.array(age), pa.array(dept), pa.array(label), pa.array(pred)]
+    return pa.Table.from_arrays(cols, names=names)
+
+
+def write_csv(path: Path, rows: int, seed: int = 0, block: int = 500_000, distinct: int = 2) -> float:
+    """Write the dataset; returns its size in MB. ``distinct`` blocks of random rows are
+    generated and written in turn until ``rows`` rows are written (generating 10M distinct
+    rows would take longer than the run measured)."""
+    rng = np.random.default_rng(seed)
+    blocks: list[bytes] = []
+    with path.open("wb") as out:
         done = 0
         while done < rows:
             n = min(block, rows - done)
-            x = rng.normal(size=(n, N_FEATURES)).round(3)
-            gender = rng.choice(np.array(["female", "male", "diverse"]), n, p=[0.48, 0.48, 0.04])
-            age = rng.integers(18, 90, n)
-            dept = rng.choice(np.array(["d1", "d2", "d3", "d4"]), n)
-            score = x[:, 0] + 0.5 * x[:, 1] + 0.3 * (gender == "female") + rng.normal(scale=0.7, size=n)
-            label = (score > 0.2).astype(np.int64)
-            pred = np.where(rng.random(n) < 0.85, label, 1 - label)
-            cols = [pa.array(np.char.mod("%.3f", x[:, j])) for j in range(N_FEATURES)]
-            cols += [pa.array(gender), pa.array(age.astype(str)), pa.array(dept)]
-            cols += [pa.array(label.astype(str)), pa.array(pred.astype(str))]
-            w.write_table(pa.Table.from_arrays(cols, names=names))
+            if n == block and len(blocks) == distinct:
+                text = blocks[(done // block) % distinct]
+            else:
+                sink = pa.BufferOutputStream()
+                pacsv.write_csv(_block(n, rng), sink, pacsv.WriteOptions(include_header=False))
+                text = sink.getvalue().to_pybytes()
+                if n == block and len(blocks) < distinct:
+                    blocks.append(text)
+            if done == 0:
+                out.write(b",".join(f.encode() for f in _block(1, rng).schema.names) + b"\n")
+            out.write(text)
             done += n
     return path.stat().st_size / 1e6
 
