@@ -220,3 +220,26 @@ def test_predictions_from_the_endpoint_chunk_by_chunk(tmp_path: Path, monkeypatc
     metrics = streamed["post_training_bias_metrics"]["facets"]["gender"][0]["metrics"]
     dppl = next(m for m in metrics if m["name"] == "DPPL")
     assert dppl["value"] is not None and dppl["value"] != 0
+
+
+def test_chunks_of_a_folder_of_gzip_parts_with_crlf(tmp_path: Path) -> None:
+    """Parts of a folder (gzip or not, header repeated or not, CRLF line ends) read in chunks
+    give the rows the loader gives."""
+    import gzip
+
+    frame = _frame(seed=5)
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    text = frame.to_csv(index=False, lineterminator="\r\n")
+    header, _, body = text.partition("\r\n")
+    rows = body.splitlines(keepends=True)
+    half = len(rows) // 2
+    (folder / "part-0.csv.gz").write_bytes(gzip.compress((header + "\r\n" + "".join(rows[:half])).encode()))
+    (folder / "part-1.csv").write_text("".join(rows[half:]), newline="")
+    plan = _plan_for(folder, {"label": "label", "label_values_or_threshold": [1]})
+    columns = ["gender", "age", "dept", "label", "pred"]
+    expected = load_planned(plan).frame[columns]
+    reader = CsvChunks(plan, columns, chunk_bytes=8 << 10)
+    parts = list(reader())
+    assert len(parts) >= 4
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), expected)

@@ -19,6 +19,7 @@ text there) is read again as text everywhere. Every later call conforms each chu
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import logging
@@ -45,17 +46,22 @@ DEFAULT_CHUNK_BYTES = 32 << 20
 _MIN_READ = 4 << 10
 
 
-def _open(source: str) -> IO[bytes]:
+@contextlib.contextmanager
+def _open(source: str) -> Iterator[IO[bytes]]:
     """A binary stream of one data file, gunzipped when it is gzip (local files are streamed)."""
-    if storage.is_s3(source):
-        raw: IO[bytes] = io.BytesIO(storage.read_bytes(source))
-    else:
-        raw = open(source, "rb")  # noqa: SIM115 - closed by the caller
-    head = raw.read(2)
-    raw.seek(0)
-    if head == GZIP_MAGIC:
-        return gzip.open(raw)  # type: ignore[return-value]
-    return raw
+    with contextlib.ExitStack() as stack:
+        if storage.is_s3(source):
+            raw: IO[bytes] = io.BytesIO(storage.read_bytes(source))
+        else:
+            raw = stack.enter_context(open(source, "rb"))
+        head = raw.read(2)
+        raw.seek(0)
+        if head == GZIP_MAGIC:
+            unzipped = gzip.GzipFile(fileobj=raw, mode="rb")
+            stack.callback(unzipped.close)
+            yield unzipped  # type: ignore[misc]
+        else:
+            yield raw
 
 
 def _cut(buffer: bytes, quotes_before: int) -> int:
