@@ -193,6 +193,18 @@ def _parse(
     return frame
 
 
+def _has_hex_literal(data: bytes) -> bool:
+    """Whether ``data`` holds ``0x``/``0X`` followed by a hex digit (``bytes.find``, not a regex:
+    a regex scanning for ``0`` is slow on numeric data, where ``0`` is everywhere)."""
+    for marker in (b"0x", b"0X"):
+        at = data.find(marker)
+        while at >= 0:
+            if _HEX_BYTES.match(data, at):
+                return True
+            at = data.find(marker, at + 2)
+    return False
+
+
 def _pandas_typed_columns(
     data: bytes, table: pa.Table, names: list[str], skip_rows: int, source: str, headers_from_config: bool
 ) -> list[str]:
@@ -205,7 +217,7 @@ def _pandas_typed_columns(
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    has_hex = (data.find(b"x") >= 0 or data.find(b"X") >= 0) and _HEX_BYTES.search(data) is not None
+    has_hex = _has_hex_literal(data)
     has_plus = data.find(b"+") >= 0
     candidates = []
     for f in table.schema:
