@@ -243,3 +243,27 @@ def test_chunks_of_a_folder_of_gzip_parts_with_crlf(tmp_path: Path) -> None:
     parts = list(reader())
     assert len(parts) >= 4
     pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), expected)
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_plan_reads_only_the_head_of_a_large_file(tmp_path: Path, monkeypatch, gzipped: bool) -> None:
+    """Building the plan of a streamed job must not read a dataset of gigabytes whole."""
+    import gzip
+
+    from analyzer import storage
+    from analyzer.datasets import header as header_module
+
+    frame = pd.concat([_frame(seed=s) for s in range(24)], ignore_index=True)
+    text = frame.to_csv(index=False).encode()
+    assert len(text) > 2 * header_module.HEAD_BYTES
+    csv = tmp_path / ("data.csv.gz" if gzipped else "data.csv")
+    csv.write_bytes(gzip.compress(text) if gzipped else text)
+
+    def whole_file(uri: Any) -> bytes:
+        raise AssertionError(f"{uri} read whole")
+
+    monkeypatch.setattr(storage, "read_bytes", whole_file)
+    plan = _plan_for(csv, {"label": "label", "label_values_or_threshold": [1]})
+    assert plan.columns == tuple(frame.columns)
+    parts = list(CsvChunks(plan, ["gender", "label"], chunk_bytes=256 << 10)())
+    assert sum(len(p) for p in parts) == len(frame) and len(parts) > 2
