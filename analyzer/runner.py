@@ -170,8 +170,7 @@ def _run_job(state: _State, job: AnalysisJob) -> None:
 def _bias(state: _State, job: BiasJob) -> dict[str, Any]:
     """One bias section over the dataset's chunks (a loaded frame is one chunk); predictions
     from the model are made chunk by chunk, once, and kept for the later passes."""
-    from analyzer.bias import FacetSpec
-    from analyzer.bias.section import bias_section_chunks
+    from analyzer.bias import FacetSpec, bias_section_chunks
 
     post = job.stage == "post_training"
     _banner(f"Calculating {job.stage.replace('_', '-')} bias metrics")
