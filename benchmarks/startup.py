@@ -19,8 +19,8 @@ Two modes, measured in the same run, alternating:
   before the first real request: the behaviour before issue 22).
 
 ``--baseline-python PATH`` adds a third row: the same run with another installation's
-interpreter (e.g. ``/work/main/.venv/bin/python`` of an older checkout), to compare against
-the previous code as a whole.
+interpreter and code (``<root>/.venv/bin/python``, run from ``<root>``; e.g. an older checkout),
+to compare against the previous code as a whole (it probes: two requests before the first).
 
 Target (issue 22): median time to first model request <= 0.5 s on a quiet 2-core machine.
 
@@ -178,8 +178,10 @@ def _one_run(
     cmd = [python, "-m", "container.cli", "run", "--config", str(cfg), "--data", str(data)]
     cmd += ["--output", str(out), "--endpoint-url", f"http://127.0.0.1:{proxy.port}"]
     cmd += ["--log-level", "WARNING"]
+    # another installation runs its own code: from its project folder (``<root>/.venv/bin/python``)
+    cwd = Path(python).parents[2] if python != sys.executable else None
     started = time.time()
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=cwd)
     if done.returncode != 0:
         raise SystemExit(f"run failed ({done.returncode}):\n{done.stderr[-3000:]}")
     if len(proxy.posts) <= probes:
