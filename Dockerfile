@@ -32,7 +32,7 @@ RUN set -eu; missing=""; \
 
 # ---- builder: a venv of the locked dependencies, from the host-downloaded wheels only --------
 FROM base AS builder
-COPY requirements/runtime.lock /wheels/
+COPY docker/wheels/runtime.lock /wheels/
 COPY docker/wheels/deps/ /wheels/deps/
 RUN python3 -m venv /opt/venv \
  && { /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /wheels/deps \

@@ -168,6 +168,12 @@ def _v_int(value: Any) -> int:
     raise _fail("an integer", value)
 
 
+def _v_number(value: Any) -> int | float:
+    if _is_int(value) or isinstance(value, float):
+        return value  # kept as given, so the config round-trips
+    raise _fail("a number", value)
+
+
 def _v_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -198,8 +204,13 @@ def _v_scalar(value: Any) -> str | int | float | bool:
     raise _fail("a string, a number or a boolean", value)
 
 
-def _choice(allowed: tuple[str, ...], *, transform: Callable[[str], str] = str.lower) -> PlainValidator:
-    """A string validated against ``allowed`` after ``transform`` (lower-casing, as the SDK does)."""
+def _choice(
+    allowed: tuple[str, ...], *, transform: Callable[[str], str] = str.lower, sdk: str = ""
+) -> PlainValidator:
+    """A string validated against ``allowed`` after ``transform`` (lower-casing, as the SDK does).
+
+    ``sdk``: the SDK's own message for this key, appended to the error.
+    """
     if len(allowed) > 12:
         listing = ", ".join(repr(a) for a in allowed[:8]) + ", ... (see the documentation)"
     else:
@@ -208,7 +219,12 @@ def _choice(allowed: tuple[str, ...], *, transform: Callable[[str], str] = str.l
     def check(value: Any) -> str:
         if isinstance(value, str) and transform(value) in allowed:
             return transform(value)
-        raise _fail(f"one of {listing}", value)
+        expected = f"one of {listing}"
+        if sdk:
+            raise PydanticCustomError(
+                "config_type", "{msg}", {"msg": f"expected {expected}, got {describe_value(value)}. {sdk}"}
+            )
+        raise _fail(expected, value)
 
     return PlainValidator(check)
 
@@ -266,6 +282,7 @@ Str = Annotated[str, PlainValidator(_v_str)]
 Int = Annotated[int, PlainValidator(_v_int)]
 Bool = Annotated[bool, PlainValidator(_v_bool)]
 Float = Annotated[float, PlainValidator(_v_float)]
+Number = Annotated[int | float, PlainValidator(_v_number)]
 StrOrInt = Annotated[str | int, PlainValidator(_v_str_or_int)]
 Scalar = Annotated[str | int | float | bool, PlainValidator(_v_scalar)]
 
@@ -397,7 +414,7 @@ class ImageConfig(_ConfigModel):
 
     model_type: Annotated[str, _choice(IMAGE_MODEL_TYPES, transform=str.upper)] | None = None
     num_segments: Int | None = None
-    segment_compactness: Int | None = None
+    segment_compactness: Number | None = None  # schema int, SDK float: both accepted
     feature_extraction_method: Str | None = None
     max_objects: Int | None = None
     iou_threshold: Float | None = None
@@ -462,8 +479,19 @@ AsvBaseline = Annotated[
 class AsymmetricShapleyValueConfig(_ConfigModel):
     """``methods.asymmetric_shapley_value`` (spec §2.6): time-series explanations."""
 
-    direction: Annotated[str, _choice(ASV_DIRECTIONS)]
-    granularity: Annotated[str, _choice(ASV_GRANULARITIES)]
+    direction: Annotated[
+        str,
+        _choice(
+            ASV_DIRECTIONS,
+            sdk=f"Please provide a valid explanation direction from: {', '.join(ASV_DIRECTIONS)}",
+        ),
+    ]
+    granularity: Annotated[
+        str,
+        _choice(
+            ASV_GRANULARITIES, sdk=f"Please provide a valid granularity from: {', '.join(ASV_GRANULARITIES)}"
+        ),
+    ]
     num_samples: Int | None = None
     baseline: AsvBaseline | None = None
 

@@ -70,6 +70,7 @@ def semantic_problems(cfg: AnalysisConfig) -> list[Problem]:
         _check_version,
         _check_methods_present,
         _check_bias,
+        _check_probability_threshold,
         _check_metric_names,
         _check_predictor_needed,
         _check_dataset_type_keys,
@@ -139,6 +140,19 @@ def _check_bias(cfg: AnalysisConfig) -> list[Problem]:
     if not cfg.facet:
         out.append(Problem(("facet", *stages), f"facet: required by {by}: Please provide at least one facet"))
     return out
+
+
+def _check_probability_threshold(cfg: AnalysisConfig) -> list[Problem]:
+    t = cfg.probability_threshold
+    if t is None or 0.0 <= t <= 1.0:
+        return []
+    return [
+        Problem(
+            ("probability_threshold",),
+            f"probability_threshold: must be between 0 and 1 (a score above it is the positive label), "
+            f"got {t!r}",
+        )
+    ]
 
 
 def _check_metric_names(cfg: AnalysisConfig) -> list[Problem]:
@@ -255,6 +269,15 @@ def _check_predictor(cfg: AnalysisConfig) -> list[Problem]:
             Problem(
                 ("predictor.label_headers", "dataset_type"),
                 "predictor.label_headers: required for dataset_type application/x-image (the class names)",
+            )
+        )
+    content_type = request_content_type(p.content_type, cfg.dataset_type)
+    if cfg.dataset_type != "application/x-image" and content_type and content_type.startswith("image/"):
+        out.append(
+            Problem(
+                ("predictor.content_type", "dataset_type"),
+                f"predictor.content_type: {content_type} requests carry images; they need dataset_type "
+                "application/x-image",
             )
         )
     return out
@@ -701,25 +724,10 @@ def _check_segments(cfg: AnalysisConfig) -> list[Problem]:
 def unsupported_features(cfg: AnalysisConfig) -> list[str]:
     """Valid Clarify features that clarify-runner does not implement yet, one message each."""
     out: list[str] = []
-    if cfg.dataset_type == "application/x-image":
-        out.append(f"dataset_type application/x-image (computer vision) {_NOT_SUPPORTED}")
     if cfg.dataset_type == "application/sagemakercapturejson":
         out.append(f"dataset_type application/sagemakercapturejson (data-capture JSON) {_NOT_SUPPORTED}")
-    shap = cfg.methods.shap
-    if shap is not None and shap.text_config is not None:
-        out.append(f"methods.shap.text_config (text explainability) {_NOT_SUPPORTED}")
-    if shap is not None and shap.image_config is not None:
-        out.append(f"methods.shap.image_config (image explainability) {_NOT_SUPPORTED}")
-    if cfg.time_series_data_config is not None:
-        out.append(f"time_series_data_config (time-series explainability) {_NOT_SUPPORTED}")
-    if cfg.methods.asymmetric_shapley_value is not None:
-        out.append(f"methods.asymmetric_shapley_value (time-series explainability) {_NOT_SUPPORTED}")
     if cfg.segment_config is not None:
         out.append(f"segment_config (per-segment bias metrics) {_NOT_SUPPORTED}")
-    if cfg.predictor is not None and cfg.dataset_type != "application/x-image":
-        content_type = request_content_type(cfg.predictor.content_type, cfg.dataset_type)
-        if content_type is not None and content_type.startswith("image/"):
-            out.append(f"predictor.content_type {content_type} (image requests) {_NOT_SUPPORTED}")
     return out
 
 

@@ -22,9 +22,13 @@ __all__ = ["EXTRAS", "FEATURES", "MissingExtraError", "require"]
 #: What each extra is needed for, as the error message names it.
 FEATURES: dict[str, str] = {
     "report": "The report (methods.report)",
+    "image": "Image explanations (dataset_type application/x-image)",
     "xgboost": "Serving an XGBoost model",
     "lightgbm": "Serving a LightGBM model",
     "docker": "The Docker shadow-endpoint backend",
+    "text": "Text explanations (methods.shap.text_config)",
+    "text-ja": "Japanese text segmentation (text_config.language japanese)",
+    "text-th": "Thai text segmentation (text_config.language thai)",
 }
 
 
@@ -42,7 +46,3 @@ def require(extra: str, feature: str | None = None) -> None:
     if message is not None:
         raise MissingExtraError(message)
 
-
-def require_image_extra(what: str = "Image explanations (dataset_type application/x-image)") -> None:
-    """:func:`require` for the ``image`` extra (scikit-image and Pillow)."""
-    require("image", what)

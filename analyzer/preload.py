@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "EXPLAIN_MODULES",
     "REPORT_MODULES",
+    "TEXT_MODULES",
     "first_request_sent",
     "modules_for",
     "preload",
@@ -52,6 +53,8 @@ REPORT_MODULES = (
 )
 #: What SHAP and PDP need (``methods.shap``, ``methods.pdp``).
 EXPLAIN_MODULES = ("analyzer.explain",)
+#: What text SHAP needs besides (``methods.shap.text_config``): spaCy takes seconds to import.
+TEXT_MODULES = ("analyzer.text_job", "spacy")
 
 
 class _Methods(Protocol):
@@ -101,6 +104,8 @@ def modules_for(cfg: _Config) -> list[str]:
     modules: list[str] = []
     if methods.shap is not None or methods.pdp is not None:
         modules += EXPLAIN_MODULES
+    if getattr(methods.shap, "text_config", None) is not None:
+        modules += TEXT_MODULES
     if methods.report is not None:
         modules += REPORT_MODULES
     return modules

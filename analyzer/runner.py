@@ -34,9 +34,12 @@ from analyzer.plan.model import (
     AnalysisPlan,
     BiasJob,
     ClusteredBaseline,
+    ImageShapJob,
     InlineBaseline,
     PdpJob,
     ShapJob,
+    TextShapJob,
+    TimeSeriesJob,
     UriBaseline,
 )
 
@@ -59,6 +62,12 @@ class RunOptions:
     #: Called once the last prediction is made, so the caller can tear the shadow endpoint
     #: down before the report is written (the real container's order).
     release_endpoint: Callable[[], None] | None = None
+    #: Where the outputs are published (S3 prefix or final folder), for result paths written
+    #: into ``analysis.json`` (time series' ``explanation_results_path``). Default: output_dir.
+    results_uri: str | None = None
+    #: Where the results end up (a folder or an ``s3://`` prefix), for the log lines that name
+    #: output files as Clarify's do; default: ``output_dir``.
+    output_location: str | None = None
 
 
 @dataclass
@@ -74,6 +83,9 @@ class _State:
     explanations: dict[str, Any] = field(default_factory=dict)
     shap_files: dict[str, Path] = field(default_factory=dict)
     shap_importance: pd.Series | None = None
+    endpoint: EndpointHandle | None = None
+    #: Report sections, built only when the report is written (after the endpoint is released).
+    report_sections: list[Callable[[], list[Any]]] = field(default_factory=list)
 
     def require_client(self) -> ModelClient:
         assert self.client is not None, "the plan needs the model but no client was opened"
@@ -85,6 +97,26 @@ def _banner(text: str) -> None:
     logger.info(line)
     logger.info(text)
     logger.info(line)
+
+
+def _image_shap(state: _State, job: ImageShapJob) -> dict[str, Any]:
+    from analyzer.image_job import run_image_shap
+    from analyzer.model_client.images import ImageModelClient
+
+    _banner("Calculating SHAP values (images)")
+    client = state.require_client()
+    assert isinstance(client, ImageModelClient)
+    run = run_image_shap(
+        job,
+        state.dataset.uri,
+        [str(name) for name in state.dataset.frame["image"]],
+        client,
+        state.output_dir,
+        after_image=lambda: check_stop(state.options.stop_event),
+    )
+    for p in run.files:
+        logger.info("Wrote %s", p.relative_to(state.output_dir))
+    return run.section
 
 
 def execute_plan(
@@ -114,15 +146,18 @@ def execute_plan(
     logger.info("Methods to run: %s", ", ".join(names))
 
     client = None
-    if plan.needs_model:
+    if plan.needs_model and plan.job(TimeSeriesJob) is None:  # time series: its own client
         if endpoint is None or plan.model is None:
             raise ValueError("the plan needs model predictions but no endpoint was given")
         from analyzer.model_client import ModelClient
 
-        client = ModelClient.for_endpoint(
+        client_type = ModelClient
+        if plan.job(ImageShapJob) is not None:
+            from analyzer.model_client.images import ImageModelClient as client_type
+        client = client_type.for_endpoint(
             endpoint, plan.model.client, feature_names=plan.dataset.feature_columns
         )
-    state = _State(plan, dataset, Path(output_dir), client, options)
+    state = _State(plan, dataset, Path(output_dir), client, options, endpoint=endpoint)
     try:
         for job in plan.jobs:
             _run_job(state, job)
@@ -137,32 +172,49 @@ def execute_plan(
             options.release_endpoint()
 
     path = write_analysis(state.output_dir, state.analysis)
-    logger.info("Collected analyses: %s", path.name)
     if plan.report is not None:
         _report(state, names, started, started_at, endpoint)
+    # Clarify prints the whole analysis.json last, after the reports
+    logger.info("Collected analyses: \n%s", path.read_text(encoding="utf-8"))
     return state.analysis
+
+
+def _shown(state: _State, relative: str | Path) -> str:
+    """An output file as the log names it: under the final output location, as Clarify's log."""
+    base = state.options.output_location or str(state.output_dir)
+    return f"{base.rstrip('/')}/{Path(relative).as_posix()}"
 
 
 def _job_name(job: AnalysisJob) -> str:
     match job:
+        case ImageShapJob():
+            return "shap"
         case BiasJob():
             return f"{job.stage}_bias"
-        case ShapJob():
+        case ShapJob() | TextShapJob():
             return "shap"
         case PdpJob():
             return "pdp"
+        case TimeSeriesJob():
+            return "asymmetric_shapley_value"
         case _:
             assert_never(job)
 
 
 def _run_job(state: _State, job: AnalysisJob) -> None:
     match job:
+        case ImageShapJob():
+            state.explanations["image_shap"] = _image_shap(state, job)
         case BiasJob():
             state.analysis[job.section] = _bias(state, job)
         case ShapJob():
             state.explanations["kernel_shap"] = _kernel_shap(state, job)
+        case TextShapJob():
+            state.explanations["kernel_shap"] = _text_shap(state, job)
         case PdpJob():
             state.explanations["pdp"] = _pdp(state, job)
+        case TimeSeriesJob():
+            state.explanations["asymmetric_shapley_value"] = _time_series(state, job)
         case _:
             assert_never(job)
 
@@ -263,14 +315,18 @@ def _label_names(headers: tuple[str | int, ...] | None, n_outputs: int) -> list[
 
 
 def _kernel_shap(state: _State, job: ShapJob) -> dict[str, Any]:
-    from analyzer.explain import aggregate_shap, kernel_shap, shap_section
+    from analyzer.explain import aggregate_shap, default_num_samples, kernel_shap, shap_section
     from analyzer.output import write_shap_outputs
 
+    explained = list(job.explained_names)
+    n_samples = job.num_samples if job.num_samples is not None else default_num_samples(len(explained))
+    logger.info("SHAP n_samples %d", n_samples)
     _banner("Calculating SHAP values")
     client = state.require_client()
     baseline = _baseline_frame(state, job)
     records = state.dataset.features()
     logger.info("SHAP estimator: %s", job.estimator)
+    _banner(f"Shap analyzer: explaining {len(records)} rows, {len(explained)} columns...")
 
     def progress(done: int, total: int) -> None:
         check_stop(state.options.stop_event)
@@ -286,7 +342,6 @@ def _kernel_shap(state: _State, job: ShapJob) -> dict[str, Any]:
         estimator=job.estimator,
         progress=progress,
     )
-    explained = list(job.explained_names)
     labels = _label_names(job.label_headers, result.local.shape[2])
     section = shap_section(result, explained, job.agg_method, label_headers=labels)
     dataset = state.dataset
@@ -302,11 +357,36 @@ def _kernel_shap(state: _State, job: ShapJob) -> dict[str, Any]:
     )
     state.shap_files.update({p.name: p for p in written})
     for p in written:
-        logger.info("Wrote %s", p.relative_to(state.output_dir))
+        relative = p.relative_to(state.output_dir)
+        if p.name.startswith("baseline"):
+            logger.info("Wrote baseline used to compute explanations to: %s", _shown(state, relative))
+        else:
+            logger.info("Wrote %d local explanations to: %s", len(records), _shown(state, relative))
+    logger.info("Shap analysis finished.")
     global_values = aggregate_shap(result.local, job.agg_method)
     # Global importance per explained feature, summed over labels, for PDP's top_k_features.
     state.shap_importance = pd.Series(np.abs(global_values).sum(axis=1), index=explained)
     return section
+
+
+def _text_shap(state: _State, job: TextShapJob) -> dict[str, Any]:
+    from analyzer.text_job import run_text_shap
+
+    _banner("Calculating SHAP values (text)")
+    run = run_text_shap(
+        job,
+        state.dataset,
+        state.plan.dataset,
+        state.require_client().predict_scores,
+        state.output_dir,
+        label_names=lambda n: _label_names(job.shap.label_headers, n),
+        progress=lambda done, total: check_stop(state.options.stop_event),
+    )
+    state.shap_files.update({p.name: p for p in run.files})
+    for p in run.files:
+        logger.info("Wrote %s", p.relative_to(state.output_dir))
+    state.shap_importance = run.importance
+    return run.section
 
 
 def _as_rows(frame: pd.DataFrame) -> np.ndarray:
@@ -346,6 +426,34 @@ def _pdp(state: _State, job: PdpJob) -> list[dict[str, Any]]:
         for entry in section:
             entry["label_headers"] = names
     return section
+
+
+def _time_series(state: _State, job: TimeSeriesJob) -> dict[str, Any]:
+    """Asymmetric Shapley values of every item's forecast; writes ``out.jsonl``."""
+    from analyzer.model_client.forecast import ForecastEndpoint
+    from analyzer.time_series import explain_series
+
+    _banner("Calculating asymmetric Shapley values")
+    series = state.dataset.series
+    model = state.plan.model
+    assert series is not None and model is not None and state.endpoint is not None
+    with ForecastEndpoint.for_endpoint(state.endpoint, model.client, job.forecast) as endpoint:
+        try:
+            run = explain_series(
+                job,
+                series,
+                endpoint,
+                output_dir=state.output_dir,
+                output_uri=state.options.results_uri or str(state.output_dir),
+                check_stop=lambda: check_stop(state.options.stop_event),
+            )
+        finally:
+            endpoint.client.log_summary()
+    if state.plan.report is not None:  # Clarify writes no report for time series; ours gets a section
+        from analyzer.report.time_series import time_series_blocks
+
+        state.report_sections.append(lambda: time_series_blocks(run.result))
+    return run.section
 
 
 def _report(
@@ -391,9 +499,16 @@ def _report(
         local_shap_csv=state.shap_files.get("out.csv"),
         baseline_csv=state.shap_files.get("baseline.csv"),
         tolerance=report.tolerance,
+        sections=[block for build in state.report_sections for block in build()] or None,
+        local_shap_jsonl=state.shap_files.get("out.jsonl"),
     )
+    kinds = {".html": "HTML report", ".pdf": "PDF report", ".ipynb": "Notebook report"}
     for p in written:
-        logger.info("Report '%s' generated successfully.", p.name)
+        logger.info(
+            "%s '%s' generated successfully.",
+            kinds.get(p.suffix, "Report"),
+            _shown(state, p.relative_to(state.output_dir)),
+        )
 
 
 def _report_methods(names: list[str]) -> list[str]:

@@ -37,8 +37,8 @@ import requests
 import shap
 from PIL import Image
 
-from analyzer.datasets.images import ImageRecord, white_noise
 from analyzer.explain.images import ImageSpec, explain_images
+from analyzer.explain.images.records import ImageRecord, white_noise
 from analyzer.explain.images.segments import (
     players_for,
     render_coalitions,
@@ -47,9 +47,9 @@ from analyzer.explain.images.segments import (
 )
 from analyzer.model_client import HttpTransport
 from analyzer.model_client.images import ImageModelClient
-from local_endpoint.image_testing import COLOURS, SHAPES, draw_shape, jittered, write_image_classifier_dir
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test helpers
+from _image_models import COLOURS, SHAPES, draw_shape, jittered, write_image_classifier_dir
 from _model_server import start_endpoint
 
 SIZE = 224

@@ -132,7 +132,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=50)
     parser.add_argument("--ref-samples", type=int, default=10000)
     args = parser.parse_args()
-    segmenter = Segmenter("token", "english")
+    segmenter = Segmenter("token", "en")
     texts = pick_reviews(args.records, segmenter)
     df = pd.read_csv(DATA)
     model = make_pipeline(

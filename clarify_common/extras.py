@@ -11,8 +11,8 @@ report      ``methods.report``: report.ipynb, report.html, .pdf   weasyprint, ma
 xgboost     serving XGBoost models (``local_endpoint``)           xgboost-cpu
 lightgbm    serving LightGBM models (``local_endpoint``)          lightgbm
 docker      the Docker shadow-endpoint backend                    docker
-image       image explanations (``application/x-image``) and the  scikit-image, Pillow
-            image models of ``local_endpoint``
+image       image explanations (``application/x-image``) and the  scikit-image, Pillow,
+            image models of ``local_endpoint``                    matplotlib (heat maps)
 text        text explanations (``methods.shap.text_config``)      spacy, jieba
 text-ja     Japanese text segmentation                            sudachipy, sudachidict-core
 text-th     Thai text segmentation                                pythainlp
@@ -36,7 +36,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "xgboost": ("xgboost",),
     "lightgbm": ("lightgbm",),
     "docker": ("docker",),
-    "image": ("skimage", "PIL"),
+    "image": ("skimage", "PIL", "matplotlib"),
     "text": ("spacy",),
     "text-ja": ("sudachipy", "sudachidict_core"),
     "text-th": ("pythainlp",),

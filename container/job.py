@@ -24,6 +24,7 @@ from analyzer.extras import require
 from analyzer.plan.build import PlanOptions, build_plan
 from analyzer.plan.defaults import DEFAULT_REPORT_TOLERANCE, DEFAULT_SHAP_ESTIMATOR
 from analyzer.plan.model import AnalysisPlan
+from analyzer.settings import runner_settings
 from analyzer.storage import is_s3
 from container.lifecycle import opt_ml_root, write_exit_message
 
@@ -56,7 +57,7 @@ def _endpoint_for(
     *,
     endpoint_url: str | None,
     backend: str,
-    models_file: Path | None,
+    models_file: str | None,
     stop_event: threading.Event | None,
 ) -> Iterator[EndpointHandle | None]:
     if not plan.needs_model or plan.model is None:
@@ -89,6 +90,43 @@ def _publish(staging: Path, output_dir: Path) -> list[Path]:
     return moved
 
 
+#: What a run publishes into its output folder (besides a report named in the config).
+PUBLISHED_NAMES = ("analysis.json", "explanations_shap", "asymmetric_shapley_value", "report.ipynb",
+                   "report.html", "report.pdf")
+
+
+def _prepare_output_dir(output_dir: Path) -> None:
+    """Create ``output_dir`` and check it is a writable folder (:class:`UserError` otherwise)."""
+    if output_dir.exists() and not output_dir.is_dir():
+        raise UserError(f"Output {output_dir} is a file, not a folder; pass a folder to --output")
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=output_dir):
+            pass
+    except OSError as exc:
+        raise UserError(f"Output folder {output_dir} is not writable: {exc.strerror or exc}") from None
+
+
+def _published_names(cfg: AnalysisConfig) -> list[str]:
+    names = list(PUBLISHED_NAMES)
+    if cfg.methods.report is not None and cfg.methods.report.name:
+        names += [f"{cfg.methods.report.name}.{ext}" for ext in ("ipynb", "html", "pdf")]
+    return names
+
+
+def _remove_stale_outputs(output_dir: Path, cfg: AnalysisConfig) -> None:
+    """Remove what an earlier run published in ``output_dir``, so that after this run the folder
+    holds only this run's results (and a failed run leaves nothing that looks complete)."""
+    for name in _published_names(cfg):
+        path = output_dir / name
+        if path.is_dir() and not path.is_symlink():
+            logger.info("Removing %s left by an earlier run", path)
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            logger.info("Removing %s left by an earlier run", path)
+            path.unlink()
+
+
 def run_job(
     config_path: str | os.PathLike[str],
     *,
@@ -100,6 +138,7 @@ def run_job(
     stop_event: threading.Event | None = None,
     shap_estimator: str = DEFAULT_SHAP_ESTIMATOR,
     report_tolerance: float = DEFAULT_REPORT_TOLERANCE,
+    results_uri: str | None = None,
 ) -> dict[str, Any]:
     """Run one analysis and publish its outputs.
 
@@ -110,10 +149,13 @@ def run_job(
         endpoint_url: Send every prediction to this container URL instead of the endpoint or
             model that the config names.
         backend: Shadow-endpoint backend (``auto``, ``docker``, ``subprocess``, ``sagemaker``).
-        models_file: Local model registry for offline use (see ``container.endpoints``).
+        models_file: Model registry for offline use: a path, an ``s3://`` URI or the JSON text
+            (see ``container.endpoints.models``).
         stop_event: Set by a signal handler to stop the job between steps.
         shap_estimator: ``clarify`` (identical to Clarify/shap) or ``leverage`` (not identical).
         report_tolerance: Bias metrics further than this from their fair value are highlighted.
+        results_uri: Where the outputs end up, as written into ``analysis.json`` result paths
+            (the processing job's ``analysis_result`` S3 URI); default: ``output``.
 
     Returns:
         The analysis dict written to ``analysis.json``.
@@ -123,25 +165,38 @@ def run_job(
     endpoint started; then the dataset is loaded;
     only then does the shadow endpoint start. Outputs are written to a staging folder first.
     Local outputs are moved into place only when the whole analysis succeeded,
-    ``analysis.json`` last; S3 outputs are uploaded only then. A stale ``analysis.json`` from
-    an earlier run in the same folder is removed first, so a failed run never leaves a
-    complete-looking result behind.
+    ``analysis.json`` last; S3 outputs are uploaded only then. What an earlier run published
+    in the same folder (``analysis.json``, ``explanations_shap/``, the report) and the staging
+    folders of killed jobs are removed first, so the folder ends up holding only this run's
+    results, and a failed run never leaves a complete-looking result behind. The output
+    destination is checked first (a writable folder; an S3 bucket that exists and accepts
+    writes), before anything is loaded.
     """
-    from analyzer.output import ANALYSIS_FILE
+    from container.orphans import remove_orphans, staging_prefix
 
     cfg = load_config(config_path)
     output_s3 = is_s3(str(output))
     if output_s3:
+        from container.s3 import check_output_prefix, remove_published
+
+        check_output_prefix(str(output))  # a missing bucket fails now, not after the analysis
+        remove_published(str(output), _published_names(cfg))
         staging_parent = Path(tempfile.gettempdir())
     else:
         output_dir = Path(output)
-        output_dir.mkdir(parents=True, exist_ok=True)
-        stale = output_dir / ANALYSIS_FILE
-        if stale.exists():
-            logger.info("Removing %s left by an earlier run", stale)
-            stale.unlink()
+        _prepare_output_dir(output_dir)
+        remove_orphans(output_dir=output_dir, processes=False)  # staging of killed jobs
+        _remove_stale_outputs(output_dir, cfg)
         staging_parent = output_dir
-    plan = plan_job(cfg, data_uri, PlanOptions(shap_estimator, report_tolerance))
+    env = runner_settings()
+    options = PlanOptions(
+        shap_estimator,
+        report_tolerance,
+        request_timeout=env.request_timeout,
+        max_retries=env.max_retries,
+        model_deadline=env.model_deadline,
+    )
+    plan = plan_job(cfg, data_uri, options)
     from analyzer.preload import preload_for
 
     # report and SHAP libraries import while data loads and the endpoint starts; when the
@@ -152,7 +207,7 @@ def run_job(
     from analyzer.datasets.loader import load_planned, stream_planned
     from analyzer.runner import RunOptions, execute_plan
 
-    staging = Path(tempfile.mkdtemp(prefix=".clarify-runner-staging-", dir=staging_parent))
+    staging = Path(tempfile.mkdtemp(prefix=staging_prefix(), dir=staging_parent))
     try:
         logger.info("Running Python / Pandas based analyzer.")
         dataset = stream_planned(plan.dataset) if plan.streams_dataset else load_planned(plan.dataset)
@@ -163,7 +218,7 @@ def run_job(
                     plan,
                     endpoint_url=endpoint_url,
                     backend=backend,
-                    models_file=Path(models_file) if models_file else None,
+                    models_file=str(models_file) if models_file else None,
                     stop_event=stop_event,
                 )
             )
@@ -172,7 +227,12 @@ def run_job(
                 dataset,
                 output_dir=staging,
                 endpoint=endpoint,
-                options=RunOptions(stop_event=stop_event, release_endpoint=stack.close),
+                options=RunOptions(
+                    stop_event=stop_event,
+                    release_endpoint=stack.close,
+                    results_uri=results_uri or (str(output) if output_s3 else str(Path(output).resolve())),
+                    output_location=str(output) if output_s3 else str(output_dir),
+                ),
             )
         if output_s3:
             from container.s3 import upload_outputs

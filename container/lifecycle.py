@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -22,6 +23,7 @@ import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
+from typing import NoReturn
 
 from analyzer.errors import (
     EXIT_INTERNAL_ERROR,
@@ -39,6 +41,7 @@ __all__ = [
     "SUCCESS_MESSAGE",
     "SignalGuard",
     "cleanup_endpoints",
+    "exit_process",
     "opt_ml_root",
     "report_failure",
     "report_success",
@@ -143,6 +146,22 @@ def report_failure(
     except OSError as err:
         logger.warning("Could not write the exit message: %s", err)
     return outcome.exit_code
+
+
+def exit_process(code: int) -> NoReturn:
+    """End the process with ``code``; after a stop (128+N), at once.
+
+    A stopped job has already stopped its endpoint, removed its staging folder and written
+    its message; what may remain are model requests blocked on a stalled endpoint, which the
+    interpreter would otherwise wait for (up to the request timeout) before exiting.
+    """
+    if code > 128:
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 def cleanup_endpoints() -> None:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analyzer.errors import EXIT_OK, ConfigError, JobStopped, StopEvent
+from analyzer.errors import EXIT_OK, ConfigError, JobStopped, NotSupportedError, StopEvent
 from analyzer.settings import runner_settings
 
 logger = logging.getLogger("clarify_runner.processing_job")
@@ -101,6 +101,16 @@ def _output_path(job_config: dict[str, Any] | None, output_name: str) -> Path | 
     return None
 
 
+def _output_s3_uri(job_config: dict[str, Any] | None, output_name: str) -> str | None:
+    """The ``S3Uri`` of a processing output: where Clarify says the results are (``analysis.json``)."""
+    outputs = ((job_config or {}).get("ProcessingOutputConfig") or {}).get("Outputs") or []
+    for item in outputs:
+        if item.get("OutputName") == output_name:
+            uri = (item.get("S3Output") or {}).get("S3Uri")
+            return str(uri) if uri else None
+    return None
+
+
 def _single_json(folder: Path) -> Path:
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
     if len(files) == 1:
@@ -148,6 +158,22 @@ def log_hosts(resource_config: dict[str, Any] | None) -> bool:
     return leader
 
 
+def check_single_host(resource_config: dict[str, Any] | None) -> None:
+    """Stop a job of several hosts on every host: distributed (Spark) analysis is not implemented.
+
+    A host that exited 0 while another still ran would let SageMaker (and SDK local mode, which
+    then stops the others) report a job without ``analysis.json`` as completed.
+    """
+    hosts = list((resource_config or {}).get("hosts") or [])
+    if len(hosts) > 1:
+        raise NotSupportedError(
+            f"This processing job has {len(hosts)} hosts ({', '.join(map(str, hosts))}; "
+            f"instance_count={len(hosts)}), but clarify-runner analyses on a single host: Clarify's "
+            "distributed (Spark) processing is not implemented. Run the job with instance_count=1; "
+            "every host of this job stops with this error."
+        )
+
+
 def _parser() -> argparse.ArgumentParser:
     env = runner_settings()
     description = (__doc__ or "").split("\n")[0]
@@ -161,7 +187,11 @@ def _parser() -> argparse.ArgumentParser:
         choices=["auto", "docker", "subprocess", "sagemaker"],
         help="shadow endpoint backend (default: auto)",
     )
-    p.add_argument("--models-file", default=env.models_file, help="offline models file")
+    p.add_argument(
+        "--models-file",
+        default=env.models_file,
+        help="offline models file: a path, an s3:// URI or the JSON text",
+    )
     p.add_argument("--shap-estimator", default=env.shap_estimator)
     p.add_argument("--log-level", default=env.log_level)
     return p
@@ -177,11 +207,99 @@ def _resolve_config(spec: str, workdir: Path) -> Path:
     return _single_json(path) if path.is_dir() else path
 
 
+def _first_existing(*candidates: Path) -> str | None:
+    return next((str(p) for p in candidates if p.exists()), None)
+
+
+def run_monitoring(args: argparse.Namespace, paths: ContractPaths, stop_event: StopEvent) -> int:
+    """A Model Monitor execution (``dataset_source`` is set): bias or feature-attribution drift.
+
+    Inputs follow the Model Monitor container contract (``analyzer.settings.MONITOR_VARIABLES``):
+    the captured data in ``dataset_source``, the ground truth in ``ground_truth_source`` (or
+    ``processing/groundtruth``), the baseline ``analysis.json`` in ``baseline_constraints``, the
+    outputs in ``output_path``; CloudWatch records go to ``/opt/ml/output/metrics/cloudwatch``
+    when ``publish_cloudwatch_metrics`` is ``Enabled``. Violations do not fail the job.
+    """
+    from analyzer.monitor.capture import TimeWindow
+    from analyzer.settings import monitor_settings
+    from clarify_common.extras import missing_modules
+    from container.monitor import MonitorAttributes, run_monitor
+
+    env = monitor_settings()
+    assert env.dataset_source is not None
+    logger.info("Starting SageMaker Model Monitor (Clarify) monitoring execution")
+    if env.dataset_format and "sagemakercapturejson" not in env.dataset_format.lower():
+        raise NotSupportedError(
+            f"dataset_format {env.dataset_format} is not supported yet: only captured endpoint data "
+            "(sagemakerCaptureJson) is"
+        )
+    job_config = read_json(paths.job_config)
+    if args.config:
+        config = _resolve_config(args.config, Path(tempfile.mkdtemp(prefix="clarify-runner-monitor-config-")))
+    else:
+        config = find_config(paths, job_config)
+    processing = paths.root / "processing"
+    baseline = env.baseline_constraints or _first_existing(processing / "baseline" / "constraints")
+    if baseline is None:
+        raise ConfigError(
+            "No baseline constraints: set baseline_constraints (the baselining job's analysis.json)"
+        )
+    output = env.output_path or args.output or str(paths.output_dir)
+    ground_truth = env.ground_truth_source or _first_existing(
+        processing / "groundtruth", processing / "input" / "groundtruth"
+    )
+    cloudwatch = paths.root / "output" / "metrics" / "cloudwatch" if env.publish_cloudwatch_metrics else None
+    logger.info("Analysis config path: %s", config)
+    logger.info("Captured data: %s", env.dataset_source)
+    logger.info("Ground truth: %s; baseline: %s", ground_truth, baseline)
+    logger.info("Analysis result path: %s", output)
+    if env.problem_type:
+        logger.info("Problem type: %s", env.problem_type)
+    attributes = MonitorAttributes(
+        features=env.features_attribute,
+        inference=env.inference_attribute,
+        probability=env.probability_attribute,
+        probability_threshold=env.probability_threshold_attribute,
+        ground_truth=env.ground_truth_attribute,
+        exclude_features=tuple(
+            f.strip() for f in (env.exclude_features_attribute or "").split(",") if f.strip()
+        ),
+    )
+    window = TimeWindow.from_settings(
+        env.start_time, env.end_time, env.start_time_offset, env.end_time_offset
+    )
+    run_monitor(
+        config,
+        captured=env.dataset_source,
+        ground_truth=ground_truth,
+        baseline=baseline,
+        output=output,
+        window=window,
+        attributes=attributes,
+        analysis_type=env.analysis_type,
+        backend=args.backend,
+        models_file=args.models_file,
+        stop_event=stop_event,
+        endpoint_name=env.endpoint_name,
+        schedule_name=env.schedule_name,
+        cloudwatch_dir=cloudwatch,
+        report=not missing_modules("report"),
+    )
+    return EXIT_OK
+
+
 def run(args: argparse.Namespace, stop_event: StopEvent) -> int:
-    """Resolve the contract paths and run the analysis; return the exit code."""
+    """Resolve the contract paths and run the analysis; return the exit code.
+
+    With the Model Monitor contract's ``dataset_source`` set, the job is a monitoring
+    execution (:func:`run_monitoring`); otherwise an ordinary Clarify (or baselining) job.
+    """
+    from analyzer.settings import monitor_settings
     from container.job import opt_ml_root, run_job
 
     paths = ContractPaths(opt_ml_root())
+    if monitor_settings().dataset_source:
+        return run_monitoring(args, paths, stop_event)
     logger.info("Starting SageMaker Clarify Processing job")
     job_config = read_json(paths.job_config)
     resource_config = read_json(paths.resource_config)
@@ -190,9 +308,8 @@ def run(args: argparse.Namespace, stop_event: StopEvent) -> int:
         output = args.output or str(_output_path(job_config, "analysis_result") or paths.output_dir)
         logger.info("Analysis config path: %s", config)
         logger.info("Analysis result path: %s", output)
-        if not log_hosts(resource_config):
-            logger.info("Only the leader runs the analysis; nothing to do on this host.")
-            return EXIT_OK
+        log_hosts(resource_config)
+        check_single_host(resource_config)
         run_job(
             config,
             data_uri=args.data or find_data(paths, job_config),
@@ -201,6 +318,7 @@ def run(args: argparse.Namespace, stop_event: StopEvent) -> int:
             models_file=args.models_file,
             stop_event=stop_event,
             shap_estimator=args.shap_estimator,
+            results_uri=None if args.output else _output_s3_uri(job_config, "analysis_result"),
         )
     return EXIT_OK
 
@@ -243,16 +361,17 @@ def _drop_privileges() -> None:
 
 
 def serve_main(argv: Sequence[str]) -> int:
-    """The model-server role (``serve``): local_endpoint on ``/opt/ml/model``, port 8080."""
+    """The model-server role (``serve``): local_endpoint on ``/opt/ml/model``, port 8080; the online
+    explainer in front of it when ``$CLARIFY_RUNNER_EXPLAINER_CONFIG`` is set."""
+    from container.cli import add_explainer_arguments, serve_with_args
     from local_endpoint.cli import add_serve_arguments
 
     p = argparse.ArgumentParser(prog="serve")
     add_serve_arguments(p)
+    add_explainer_arguments(p)
     args = p.parse_args(list(argv))
     _drop_privileges()
-    from local_endpoint.server import serve
-
-    serve(args.model_dir, host=args.host, port=args.port, workers=args.workers)
+    serve_with_args(args)
     return EXIT_OK
 
 
@@ -265,4 +384,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from container.lifecycle import exit_process
+
+    exit_process(main())

@@ -94,3 +94,58 @@ def upload_outputs(local_dir: str | os.PathLike[str], s3_prefix: str, client: An
                 logger.warning("Could not delete partial output s3://%s/%s", bucket, key)
         raise
     return [f"s3://{bucket}/{k}" for k in done]
+
+
+def check_output_prefix(s3_prefix: str, client: Any = None) -> None:
+    """Check, before any analysis runs, that outputs can be written to ``s3_prefix``.
+
+    Writes and deletes a small probe object under the prefix. Raises :class:`UserError`
+    naming the URI when the bucket does not exist, access is denied, or the write fails
+    for another reason the caller can fix.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = client or s3_client()
+    bucket, prefix = split_s3_uri(s3_prefix.rstrip("/"))
+    key = "/".join(p for p in (prefix, f".clarify-runner-write-check-{os.getpid()}") if p)
+    try:
+        client.put_object(Bucket=bucket, Key=key, Body=b"")
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code == "NoSuchBucket":
+            raise UserError(
+                f"Output {s3_prefix}: S3 bucket {bucket!r} does not exist; create it or fix --output"
+            ) from None
+        raise UserError(f"Output {s3_prefix} is not writable: {code}: {exc}") from None
+    except BotoCoreError as exc:
+        raise UserError(f"Output {s3_prefix} cannot be checked: {exc}") from None
+    try:
+        client.delete_object(Bucket=bucket, Key=key)
+    except (ClientError, BotoCoreError) as exc:  # writing works; only the probe stays
+        logger.warning("Could not delete the write-check object s3://%s/%s: %s", bucket, key, exc)
+
+
+def remove_published(s3_prefix: str, names: list[str], client: Any = None) -> list[str]:
+    """Delete what an earlier run published under ``s3_prefix``: objects named ``names`` right
+    under the prefix, or under a folder of that name (``explanations_shap/...``).
+
+    Other objects under the prefix are left alone. Returns the deleted URIs.
+    """
+    client = client or s3_client()
+    bucket, prefix = split_s3_uri(s3_prefix.rstrip("/"))
+    base = f"{prefix}/" if prefix else ""
+    deleted = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=base):
+        for obj in page.get("Contents", []):
+            first = obj["Key"][len(base):].split("/", 1)[0]
+            if first in names:
+                try:
+                    client.delete_object(Bucket=bucket, Key=obj["Key"])
+                except Exception as exc:  # noqa: BLE001 - it is overwritten or stays; say so
+                    logger.warning("Could not remove s3://%s/%s left by an earlier run: %s",
+                                   bucket, obj["Key"], exc)
+                    continue
+                deleted.append(f"s3://{bucket}/{obj['Key']}")
+    for uri in deleted:
+        logger.info("Removing %s left by an earlier run", uri)
+    return deleted

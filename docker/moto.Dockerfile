@@ -4,7 +4,7 @@
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
 FROM ${BASE_IMAGE} AS builder
-COPY requirements/moto.lock /wheels/
+COPY docker/wheels/moto.lock /wheels/
 COPY docker/wheels/deps/ /wheels/deps/
 RUN python3 -m venv /opt/venv \
  && { /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /wheels/deps \

@@ -1,9 +1,10 @@
 """Run at image build: compile now what every fresh container would otherwise compile on start.
 
-* numba's cache (``$NUMBA_CACHE_DIR``) for every numba kernel: the numeric CSV parser and the
-  SHAP coalition sampler. The image sets ``NUMBA_CPU_NAME=generic`` (no host-specific CPU
-  features), so the cache is valid on any machine of the image's architecture; without it a
-  container on another CPU model would miss the cache and compile again (10-20 s).
+* numba's cache (``$NUMBA_CACHE_DIR``) for every numba kernel: the numeric CSV parser, the
+  SHAP coalition sampler, the synthetic-row writer and the image coalition renderer. The image
+  sets ``NUMBA_CPU_NAME=generic`` (no host-specific CPU features), so the cache is valid on any
+  machine of the image's architecture; without it a container on another CPU model would miss
+  the cache and compile again (10-20 s).
 * matplotlib's font list (``$MPLCONFIGDIR``), built on first use otherwise.
 
 Then it checks, in fresh interpreters, that each kernel loads from the cache (no compile) as
@@ -35,6 +36,23 @@ WARMERS = {
         "from analyzer.explain import sampling\n"
         "sampling.random_coalitions(np.random.RandomState(0), 5, 10, 0, 2, np.full(3, 1 / 3))\n"
         "kernels = [sampling._random_coalitions]\n"
+    ),
+    "analyzer.explain.rowfill": (
+        "import numpy as np\n"
+        "from analyzer.explain import rowfill\n"
+        "x, base = np.ones(3), np.zeros((2, 3))\n"
+        "rowfill.fill_grid(np.empty((2, 2, 3)), np.ones((2, 3), dtype=bool), x, base)\n"
+        "rows_b, keys = np.zeros(2, dtype=np.int64), np.ones((2, 1), dtype=np.uint64)\n"
+        "rowfill.fill_keys(np.empty((2, 3)), x, base, rows_b, keys)\n"
+        "kernels = [rowfill._fill_grid, rowfill._fill_keys]\n"
+    ),
+    "analyzer.explain.images.segments": (
+        "import numpy as np\n"
+        "from analyzer.explain.images import segments\n"
+        "image = np.zeros((8, 8, 3), dtype=np.uint8)\n"
+        "players = segments.players_for(np.zeros((8, 8), dtype=np.int64), 1)\n"
+        "segments.render_coalitions(image, image, players, np.ones((1, players.count)))\n"
+        "kernels = [segments._render]\n"
     ),
 }
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from pathlib import Path
 
@@ -60,6 +61,8 @@ ADVERTISE_HEADER = "X-Clarify-Runner-Accept"
 #: Request types whose answers equal the binary format's for the same numeric rows.
 SAME_ANSWER_HEADER = "X-Clarify-Runner-Same-Answer"
 PING_HEADERS = {ADVERTISE_HEADER: NPY, SAME_ANSWER_HEADER: "text/csv"}
+#: Header of a ``/ping`` answer when the model failed to load (the body is the error).
+LOAD_ERROR_HEADER = "X-Clarify-Runner-Load-Error"
 CUSTOM_ATTRIBUTES = "x-amzn-sagemaker-custom-attributes"
 TARGET_MODEL = "x-amzn-sagemaker-target-model"
 
@@ -78,6 +81,50 @@ class Settings:
 def _check_features(model_n: int | None, X: np.ndarray) -> None:
     if model_n is not None and X.shape[1] != model_n:
         raise BadRequest(f"each record has {X.shape[1]} features, but the model expects {model_n}")
+
+
+_NOT_A_NUMBER = re.compile(r"could not convert string to float: '(.*)'")
+_MISSING = re.compile(r"contains NaN|NaN values|missing values", re.IGNORECASE)
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or value == ""
+
+
+def bad_cell(X: np.ndarray, exc: Exception) -> str | None:
+    """The request cell that made the model fail, when the failure is a cell it cannot read.
+
+    A numeric model given text (``40,abc,35``) or an empty cell (``40,,35``) raises while
+    converting or checking its input; that is a bad request (400) naming the record and
+    column, not a model failure (500). ``None`` when the error is not of that kind.
+    """
+    text = str(exc)
+    if X.ndim != 2:
+        return None
+    hits: np.ndarray | list[np.ndarray]
+    match = _NOT_A_NUMBER.search(text)
+    if match is not None:
+        value = match.group(1)
+        if value == "":
+            hits = np.argwhere(np.vectorize(_is_missing, otypes=[bool])(X)) if X.dtype == object else []
+            what = "the cell is empty"
+        else:
+            hits = np.argwhere(np.vectorize(lambda v: isinstance(v, str) and v.strip() == value,
+                                            otypes=[bool])(X)) if X.dtype == object else []
+            what = f"{value!r} is not a number"
+    elif _MISSING.search(text) and X.dtype.kind in "fO":
+        hits = np.argwhere(np.vectorize(_is_missing, otypes=[bool])(X))
+        what = "the cell is empty (the model cannot take missing values)"
+    else:
+        return None
+    if len(hits) == 0:
+        return None
+    row, col = (int(v) + 1 for v in hits[0])
+    more = f" ({len(hits) - 1} more such cell(s))" if len(hits) > 1 else ""
+    return (
+        f"record {row}, column {col} (counting from 1): {what}{more}; the model raised "
+        f"{type(exc).__name__}: {text}"
+    )
 
 
 def infer(
@@ -114,6 +161,9 @@ def infer(
     try:
         prediction = model.predict(X)
     except Exception as exc:  # noqa: BLE001 - any model failure is reported to the caller
+        cell = bad_cell(X, exc)
+        if cell is not None:  # the client's data, not the model, is at fault: 400
+            raise BadRequest(cell) from exc
         raise ModelFailure(f"the model raised {type(exc).__name__}: {exc}") from exc
     if prediction.n != X.shape[0]:
         raise ModelFailure(f"the model returned {prediction.n} rows for {X.shape[0]} records")
@@ -264,8 +314,37 @@ def create_app(model_dir: str | Path | None = None) -> Starlette:
     return Starlette(routes=routes)
 
 
+def failed_app(reason: str) -> Starlette:
+    """An app for a model that failed to load: every route answers HTTP 500 with ``reason``.
+
+    ``/ping`` carries :data:`LOAD_ERROR_HEADER`, so a caller waiting for readiness stops at
+    once and shows the server's own error, instead of waiting for a timeout while uvicorn
+    restarts a worker that crashes on every start.
+    """
+    text = f"the model failed to load: {reason}"
+
+    async def failing(request: Request) -> Response:
+        return Response(text, status_code=500, media_type="text/plain", headers={LOAD_ERROR_HEADER: "1"})
+
+    routes = [
+        Route("/ping", failing, methods=["GET", "POST"]),
+        Route("/invocations", failing, methods=["POST"]),
+        Route("/endpoints/{name}/invocations", failing, methods=["POST"]),
+    ]
+    return Starlette(routes=routes)
+
+
 def app_from_env() -> Starlette:
-    """uvicorn factory: the app for the folder named by ``CLARIFY_RUNNER_MODEL_DIR``."""
+    """uvicorn factory: the app for the folder named by ``CLARIFY_RUNNER_MODEL_DIR``.
+
+    A model that fails to load gives :func:`failed_app` (the error is logged and answered on
+    every route) rather than a worker that dies and is restarted forever.
+    """
     if not logging.getLogger().handlers:  # worker processes start with bare logging
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return create_app(settings_module.server_settings().model_dir)
+    try:
+        return create_app(settings_module.server_settings().model_dir)
+    except Exception as exc:  # noqa: BLE001 - any load failure is reported, not restarted
+        reason = exc.message if isinstance(exc, EndpointError) else f"{type(exc).__name__}: {exc}"
+        log.error("the model failed to load: %s", reason)
+        return failed_app(reason)

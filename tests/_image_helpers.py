@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from local_endpoint.image_testing import background, detection_image, draw_shape
+from tests._image_models import background, detection_image, draw_shape
 
 LABELS = ("red", "green", "blue")
 

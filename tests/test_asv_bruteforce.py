@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from analyzer.datasets.time_series import SeriesItem, TimeSeriesDataset
-from analyzer.errors import ConfigError, ModelError
+from analyzer.errors import ModelError
 from analyzer.explain.asymmetric_shapley import (
     TIMEWISE_FEATURE_NAME,
     AsvResult,
@@ -414,12 +414,13 @@ def test_sampled_coalitions_are_evaluated_once() -> None:
 
 
 def test_static_baseline_is_required_and_checked() -> None:
+    """The plan and the loader report these with the config key; the engine checks its inputs."""
     ds = dataset([TWO_STATIC], 1, 2)
-    with pytest.raises(ConfigError, match="no baseline for item 'b'"):
+    with pytest.raises(ValueError, match="no static-covariate baseline for item 'b'"):
         explain_time_series(
             ds, AsvSpec("chronological", "fine_grained", num_samples=1), forecast_fn(additive_model)
         )
-    with pytest.raises(ConfigError, match="Length of baseline entry for b does not match"):
+    with pytest.raises(ValueError, match="baseline of item 'b' has 1 values for 2 static covariates"):
         explain_time_series(
             ds, AsvSpec("chronological", "fine_grained", num_samples=1, static_baseline={"b": [1]}),
             forecast_fn(additive_model),
@@ -430,16 +431,15 @@ def test_static_baseline_is_required_and_checked() -> None:
     )
 
 
-def test_spec_rules_use_the_sdk_messages() -> None:
-    with pytest.raises(
-        ConfigError, match="anti_chronological and fine_grained granularity are not supported"
-    ):
+def test_spec_invariants() -> None:
+    """The SDK's rules and messages are checked while planning (tests/test_ts_wiring.py)."""
+    with pytest.raises(ValueError, match="fine_grained explanations are chronological only"):
         AsvSpec("anti_chronological", "fine_grained", num_samples=1)
-    with pytest.raises(ConfigError, match="Please provide an integer for ``num_samples``"):
+    with pytest.raises(ValueError, match="fine_grained needs num_samples >= 1"):
         AsvSpec("chronological", "fine_grained")
-    with pytest.raises(ConfigError, match="``num_samples`` is only used for fine-grained explanations"):
+    with pytest.raises(ValueError, match="num_samples is only used for fine_grained"):
         AsvSpec("chronological", "timewise", num_samples=3)
-    with pytest.raises(ConfigError, match="valid explanation direction from: chronological"):
+    with pytest.raises(ValueError, match="direction must be one of"):
         AsvSpec("forward", "timewise")
 
 

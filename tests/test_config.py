@@ -87,23 +87,6 @@ def test_every_example_config_loads_without_problems(path: Path) -> None:
 
 
 UNSUPPORTED_EXAMPLES = {
-    "docs_cv_image_classification_shap": ["dataset_type application/x-image", "methods.shap.image_config"],
-    "docs_cv_object_detection_shap": ["dataset_type application/x-image", "methods.shap.image_config"],
-    "docs_nlp_text_csv_shap_token": ["methods.shap.text_config"],
-    "docs_time_series_asymmetric_shapley_value": [
-        "time_series_data_config",
-        "methods.asymmetric_shapley_value",
-    ],
-    "real_sdk_generated__time_series_byom__endpoint_name__analysis_config": [
-        "time_series_data_config",
-        "methods.asymmetric_shapley_value",
-    ],
-    "real_sdk_generated__time_series_deepar__static_covariates__analysis_config": [
-        "time_series_data_config",
-        "methods.asymmetric_shapley_value",
-    ],
-    "sdk_run_explainability__shap_image_config__test_shap_with_image_config": ["methods.shap.image_config"],
-    "sdk_run_explainability__shap_text_config__test_shap_with_text_config": ["methods.shap.text_config"],
 }
 
 
@@ -122,21 +105,38 @@ def test_support_of_every_example(path: Path) -> None:
         ensure_supported(cfg)
 
 
-def test_text_config_unsupported_message() -> None:
-    cfg = load_config(EXAMPLES_DIR / "docs" / "docs_nlp_text_csv_shap_token.json")
-    with pytest.raises(
-        NotSupportedError, match=r"^methods\.shap\.text_config \(text explainability\) is not"
+def test_text_config_is_supported_and_planned() -> None:
+    """The real text configs (docs, SDK) pass the support check and plan a text SHAP job."""
+    from analyzer.datasets.header import DatasetHeader
+    from analyzer.plan.build import build_plan
+    from analyzer.plan.text import TextShapJob
+
+    for path, granularity, code in (
+        (EXAMPLES_DIR / "docs" / "docs_nlp_text_csv_shap_token.json", "token", "en"),
+        (
+            EXAMPLES_DIR
+            / "sdk_generated"
+            / "sdk_run_explainability__shap_text_config__test_shap_with_text_config.json",
+            "paragraph",
+            "uk",
+        ),
     ):
+        cfg = load_config(path)
         ensure_supported(cfg)
+        assert cfg.headers is not None
+        plan = build_plan(cfg, DatasetHeader(columns=tuple(cfg.headers)), "data.csv")
+        job = plan.job(TextShapJob)
+        assert job is not None and (job.granularity, job.code) == (granularity, code), path.name
 
 
-def test_image_content_type_and_segment_config_are_unsupported() -> None:
+def test_segment_config_is_unsupported_and_image_requests_need_images() -> None:
     data = _csv_shap(segment_config=[{"name_or_index": "age", "segments": [["[1, 30]"]]}])
-    data["predictor"]["content_type"] = "image/png"
-    found = unsupported_features(parse_config(data))
-    assert found == [
+    assert unsupported_features(parse_config(data)) == [
         "segment_config (per-segment bias metrics) is not supported yet by clarify-runner",
-        "predictor.content_type image/png (image requests) is not supported yet by clarify-runner",
+    ]
+    data["predictor"]["content_type"] = "image/png"
+    assert config_problems(data) == [
+        "predictor.content_type: image/png requests carry images; they need dataset_type application/x-image"
     ]
 
 

@@ -82,3 +82,72 @@ def test_describe_model_on_moto_and_s3_archive(tmp_path: Path, moto_server: str)
     assert (unpacked / "model.joblib").read_bytes() == b"not really a model"
     with pytest.raises(ModelError, match="'missing'"):
         resolve_model("missing")
+
+
+def test_models_file_given_inline_or_as_an_s3_uri(tmp_path: Path, moto_server: str) -> None:
+    """An SDK ``env=`` alone can name the model: JSON text, or an ``s3://`` URI of the file."""
+    inline = json.dumps({"gc": {"model_data_url": "s3://models/gc/model.tar.gz", "environment": {"A": 1}}})
+    spec = resolve_model("gc", inline)
+    assert (spec.image, spec.environment) == (None, {"A": "1"})
+    assert spec.model_data_url == "s3://models/gc/model.tar.gz"
+    client = s3(moto_server)
+    client.create_bucket(Bucket="models")
+    client.put_object(Bucket="models", Key="registry/models.json",
+                      Body=json.dumps({"gc": {"image": "img:2", "model_data_url": "gc/model.tar.gz"}}))
+    spec = resolve_model("gc", "s3://models/registry/models.json")
+    assert (spec.image, spec.model_data_url) == ("img:2", "s3://models/registry/gc/model.tar.gz")
+    with pytest.raises(ConfigError, match=r"'other' is not in the models file s3://models/registry/models.json"):
+        resolve_model("other", "s3://models/registry/models.json")
+    with pytest.raises(ConfigError, match="relative model_data_url 'gc/model.tar.gz'"):
+        resolve_model("gc", json.dumps({"gc": {"model_data_url": "gc/model.tar.gz"}}))
+    with pytest.raises(ConfigError, match="given inline is not valid JSON"):
+        resolve_model("gc", "{not json")
+
+
+def test_models_file_from_the_environment_as_json_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLARIFY_RUNNER_MODELS_FILE", json.dumps({"gc": {"image": "img:3"}}))
+    assert resolve_model("gc").image == "img:3"
+
+
+def _no_region(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("CLARIFY_RUNNER_OPT_ML", str(tmp_path / "opt-ml"))
+
+
+def test_missing_region_is_a_user_error_naming_aws_default_region(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SDK local mode passes credentials but no region: exit 1 naming the variable, not NoRegionError."""
+    from analyzer.errors import failure_outcome
+
+    _no_region(monkeypatch, tmp_path)
+    with pytest.raises(ConfigError, match="AWS_DEFAULT_REGION") as info:
+        resolve_model("gc")
+    assert failure_outcome(info.value).exit_code == 1
+    from container.endpoints.sagemaker_backend import use_existing_endpoint
+
+    with pytest.raises(ConfigError, match=r"predictor.endpoint_name: set AWS_DEFAULT_REGION"):
+        with use_existing_endpoint("ep"):
+            pass
+
+
+def test_region_of_the_processing_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside SageMaker: AWS_REGION, else the region in the job's ARN."""
+    from container.endpoints.region import aws_region
+
+    _no_region(monkeypatch, tmp_path)
+    job = tmp_path / "opt-ml" / "config" / "processingjobconfig.json"
+    job.parent.mkdir(parents=True)
+    job.write_text(json.dumps({"ProcessingJobArn": "arn:aws:sagemaker:eu-west-3:1:processing-job/x"}))
+    assert aws_region() == "eu-west-3"
+    monkeypatch.setenv("AWS_REGION", "ap-south-1")
+    assert aws_region() == "ap-south-1"
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    assert aws_region() == "us-west-2"
+    job.write_text(json.dumps({"ProcessingJobArn": "local-job-name"}))  # SDK local mode: not an ARN
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.delenv("AWS_REGION")
+    with pytest.raises(ConfigError, match="AWS_DEFAULT_REGION"):
+        aws_region()

@@ -165,3 +165,17 @@ def test_sigterm_mid_run_tears_down_the_shadow_endpoint(opt_ml: Path, tmp_path: 
 def _children(pid: int) -> list[int]:
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
     return [int(x) for x in out.split()]
+
+
+@pytest.mark.parametrize("current", ["algo-1", "algo-2"])
+def test_more_than_one_host_fails_clearly_on_every_host(opt_ml: Path, current: str) -> None:
+    """instance_count=2: no host may exit 0 (the SDK would report a job without results as done)."""
+    opt_ml_tree(opt_ml, pre_training_config())
+    (opt_ml / "config" / "resourceconfig.json").write_text(
+        json.dumps({"current_host": current, "hosts": ["algo-1", "algo-2"]})
+    )
+    assert main([]) == 1
+    message = (opt_ml / "output" / "message").read_text()
+    assert message.startswith("ClientError: This processing job has 2 hosts")
+    assert "instance_count=1" in message and "Spark" in message
+    assert not (opt_ml / "processing" / "output" / "analysis.json").exists()

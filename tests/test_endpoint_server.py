@@ -99,13 +99,37 @@ def test_bad_requests_never_crash_the_server(sklearn_endpoint) -> None:
     resp = invoke(url, b"")
     assert resp.status_code == 400 and "empty" in resp.text
 
-    # string features reach a numeric-only model: the model itself raises
+    # string features reach a numeric-only model: the client's cell is at fault (400), named
     resp = invoke(url, b"a,b,c,d\n")
-    assert resp.status_code == 500 and "ValueError" in resp.text and "could not convert" in resp.text
+    assert resp.status_code == 400
+    assert resp.text == ("record 1, column 1 (counting from 1): 'a' is not a number; "
+                         "the model raised ValueError: could not convert string to float: 'a'")
 
     resp = invoke(url, good)
     assert resp.status_code == 200
     np.testing.assert_allclose(decode_rows(resp.content, "text/csv"), model.predict_proba(X), rtol=1e-12)
+
+
+def test_unparseable_and_empty_cells_are_400_naming_record_and_column(sklearn_endpoint) -> None:
+    url, _, _ = sklearn_endpoint
+    resp = invoke(url, b"1,2,3,4\n40,abc,35,1\n")
+    assert (resp.status_code, resp.text) == (
+        400,
+        "record 2, column 2 (counting from 1): 'abc' is not a number; the model raised ValueError: could not "
+        "convert string to float: 'abc'",
+    )
+    resp = invoke(url, b"1,2,3,4\n5,6,,8\n")
+    assert resp.status_code == 400
+    assert resp.text.startswith(
+        "record 2, column 3 (counting from 1): the cell is empty (the model cannot take missing values); "
+        "the model raised ValueError: Input X contains NaN."
+    )
+    # the runtime API route answers as SageMaker does: 424 with the original 400 and text
+    resp = requests.post(url + "/endpoints/x/invocations", data=b"1,2,3,4\n40,abc,35,1\n",
+                         headers={"Content-Type": "text/csv"}, timeout=30)
+    doc = resp.json()
+    assert (resp.status_code, doc["OriginalStatusCode"]) == (424, 400)
+    assert doc["OriginalMessage"].startswith("record 2, column 2 (counting from 1): 'abc' is not a number")
 
 
 # --------------------------------------------------------------------------- string features + tarball

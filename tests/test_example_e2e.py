@@ -119,7 +119,10 @@ def test_all_outputs_written(example_run: dict):
     ]:
         assert line in log, line
     # Like the real container, the shadow endpoint is torn down before the report is written.
-    assert log.index("Stop using endpoint") < log.index("Report 'report.ipynb' generated successfully.")
+    assert log.index("Stop using endpoint") < log.index("/report.ipynb' generated successfully.")
+    # Clarify's order: the reports, then the whole analysis.json, then the exit message.
+    collected = log.index("Collected analyses: \n{")
+    assert log.index("PDF report '") < collected < log.index("exit_message: Completed")
 
 
 def test_post_training_bias_matches_smclarify_on_the_model_predictions(example_run: dict):

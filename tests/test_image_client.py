@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from analyzer.errors import ModelError, NotSupportedError
+from analyzer.errors import ModelError
 from analyzer.explain.images.segments import CoalitionImages, players_for
 from analyzer.model_client import HttpTransport
 from analyzer.model_client.images import ImageModelClient, per_image_detections
@@ -134,7 +134,7 @@ def test_detection_answer_errors() -> None:
 
 
 def test_unsupported_types(serve) -> None:
-    with pytest.raises(NotSupportedError, match="'text/csv' is not supported for image data"):
+    with pytest.raises(ValueError, match="'text/csv' is not supported for image data"):
         ImageModelClient(HttpTransport("http://127.0.0.1:1"), content_type="text/csv")
     client = ImageModelClient(
         HttpTransport("http://127.0.0.1:1"), content_type="image/png", accept_type="text/csv"

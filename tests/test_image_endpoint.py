@@ -11,25 +11,19 @@ import requests
 from _model_server import running_endpoint
 from PIL import Image
 
-from analyzer.datasets.images import ImageRecord
-from analyzer.explain.images import (
-    FunctionPredictor,
-    ImageOutputWriter,
-    ImageSpec,
-    explain_images,
-    image_section,
-)
+from analyzer.explain.images import FunctionPredictor, ImageRecord, ImageSpec, explain_images
+from analyzer.image_outputs import ImageOutputWriter, image_section
 from analyzer.model_client import HttpTransport
 from analyzer.model_client.images import ImageModelClient
 from analyzer.output import write_analysis
 from analyzer.report import write_reports
 from local_endpoint.image_models import load_image_model
-from local_endpoint.image_testing import (
+from tests._image_helpers import LABELS, shapes_image
+from tests._image_models import (
     classification_set,
     write_image_classifier_dir,
     write_shape_detector_dir,
 )
-from tests._image_helpers import LABELS, shapes_image
 
 
 def _png(image: np.ndarray) -> bytes:

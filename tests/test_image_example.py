@@ -1,4 +1,7 @@
-"""examples/shapes_images: the committed images are what make_example.py draws; the example runs."""
+"""examples/shapes_images: the committed images and configs are what make_example.py writes.
+
+The example runs end to end through ``clarify-runner run`` in tests/test_image_cli.py.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ import importlib.util
 import json
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from tests.conftest import REPO_ROOT
@@ -34,22 +36,3 @@ def test_committed_images_and_configs_are_reproducible(tmp_path) -> None:
         ("analysis_config_detection.json", make.DETECTION_CONFIG),
     ):
         assert json.loads((EXAMPLE / name).read_text()) == config
-
-
-@pytest.mark.slow
-def test_detection_example_end_to_end(tmp_path) -> None:
-    from local_endpoint.image_testing import write_shape_detector_dir
-
-    write_shape_detector_dir(tmp_path / "model" / "detector")
-    analysis = _module("run_example").run("detection", tmp_path / "model", tmp_path / "out")
-    images = analysis["explanations"]["image_shap"]["images"]
-    assert [i["image"] for i in images] == ["scene_0.png", "scene_1.png", "scene_2.png"]
-    assert [len(i["objects"]) for i in images] == [2, 3, 2]
-    out = tmp_path / "out"
-    for item in images:
-        assert (out / item["objects_image"]).is_file()
-        for obj in item["objects"]:
-            assert (out / obj["heatmap"]).is_file()
-    lines = (out / "explanations_shap" / "out.jsonl").read_text().splitlines()
-    assert len(lines) == 3
-    assert {p.name for p in out.glob("report.*")} == {"report.ipynb", "report.html", "report.pdf"}

@@ -15,7 +15,7 @@ from analyzer.explain.images.objects import (
 )
 from analyzer.explain.images.segments import players_for, render_coalitions
 from local_endpoint.image_models import ShapeDetector
-from local_endpoint.image_testing import COLOURS, background, draw_shape
+from tests._image_models import COLOURS, background, draw_shape
 
 
 def test_iou_values() -> None:

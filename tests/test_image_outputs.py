@@ -9,16 +9,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from analyzer.datasets.images import ImageRecord
 from analyzer.errors import InternalError
-from analyzer.explain.images import (
-    FunctionPredictor,
-    ImageSpec,
-    explain_images,
+from analyzer.explain.images import FunctionPredictor, ImageRecord, ImageSpec, explain_images
+from analyzer.image_outputs import (
+    heatmap_name,
     image_section,
+    objects_name,
+    segments_name,
     write_image_outputs,
 )
-from analyzer.explain.images.outputs import heatmap_name, objects_name, segments_name
 from analyzer.output import dumps_analysis
 from analyzer.report import write_reports
 from local_endpoint.image_models import ShapeDetector

@@ -114,7 +114,7 @@ def test_timeout_of_a_single_record(serve) -> None:
     server = serve(hang)
     try:
         with make_client(server.url, request_timeout=0.3, max_retries=1) as client:
-            with pytest.raises(ModelError, match="within 0.3 s"):
+            with pytest.raises(ModelError, match="no answer within the request timeout of 0.3 s"):
                 client.predict_scores(numeric_rows(1, 3))
     finally:
         release.set()

@@ -219,9 +219,9 @@ def test_locator_and_template_problems_name_the_key() -> None:
     ]
 
 
-def test_image_requests_and_template_mappings_are_not_supported() -> None:
+def test_image_requests_need_images_and_template_mappings_are_not_supported() -> None:
     data = _config(predictor={"endpoint_name": "ep", "content_type": "image/jpeg"})
-    with pytest.raises(NotSupportedError, match="image/jpeg"):
+    with pytest.raises(ConfigError, match="image/jpeg requests carry images; they need dataset_type"):
         _plan(data)
     data = _config(predictor={"endpoint_name": "ep", "content_template": {"a": "$features"}})
     with pytest.raises(NotSupportedError, match="mapping"):

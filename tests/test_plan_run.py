@@ -319,3 +319,34 @@ def test_failing_on_a_plan_problem_imports_neither_pandas_nor_numba(tmp_path: Pa
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT,
                           check=True)
     assert proc.stdout.strip().splitlines()[-1] == "1 []"
+
+
+def test_clarify_log_lines_in_clarify_order(
+    csv_endpoint: str, data_dir: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The lines users grep Clarify's log for, in its words and order; analysis.json printed last."""
+    config = _shap_config({"probability": 1}, [0.0, 0.0, 0.0, 0.0])
+    config.update(label_values_or_threshold=[1], probability_threshold=0.6,
+                  facet=[{"name_or_index": "s", "value_or_threshold": [1]}])
+    config["methods"]["post_training_bias"] = {"methods": ["DPPL"]}
+    config["methods"]["shap"]["save_local_shap_values"] = True
+    _run(data_dir, config, csv_endpoint, "logs")
+    out = data_dir / "logs"
+    err = capfd.readouterr().err
+    lines = [line.split(" ", 2)[-1] for line in err.splitlines()]
+    expected = [
+        "We assume a prediction above 0.600 indicates 1 and below or equal indicates 0.",
+        "Column y with data uniqueness fraction 0.03333333333333333 is classifed as a CATEGORICAL column",
+        "Column s with data uniqueness fraction 0.03333333333333333 is classifed as a CATEGORICAL column",
+        "Column None with data uniqueness fraction 0.03333333333333333 is classifed as a CATEGORICAL column",
+        "SHAP n_samples 14",
+        "Shap analyzer: explaining 60 rows, 4 columns...",
+        f"Wrote baseline used to compute explanations to: {out}/explanations_shap/baseline.csv",
+        f"Wrote 60 local explanations to: {out}/explanations_shap/out.csv",
+        "Shap analysis finished.",
+        "Collected analyses: ",
+    ]
+    positions = [lines.index(text) for text in expected]
+    assert positions == sorted(positions), [expected[i] for i in np.argsort(positions)]
+    dump = err[err.index("Collected analyses: \n") + len("Collected analyses: \n") :]
+    assert dump.startswith((out / "analysis.json").read_text())  # the file's text, 4-space indent

@@ -7,10 +7,12 @@ analysis config to the emulated S3, downloads the inputs, runs the image with
 ``docker compose`` on the ``sagemaker-local`` network and uploads ``/opt/ml/processing/output``.
 
 A model-backed job also needs, inside the job container, the model's artifacts and its
-description: the model is registered in moto (``CreateModel``) as it would be in SageMaker, and
-the processor's ``env=`` names moto's address and a region (``MODEL_ENV``). Tests marked
-``xfail(strict=True)`` assert Clarify's behaviour where a named piece of issue 14 is missing;
-the lead flips them when it lands.
+description: either the model is registered in moto (``CreateModel``) as it would be in
+SageMaker and the processor's ``env=`` names moto's address and a region
+(:meth:`Emulator.model_env`), or ``env=`` gives ``CLARIFY_RUNNER_MODELS_FILE`` as JSON text.
+
+The SDK calls of the selected tests run side by side (the ``sdk_runs`` fixture); each test
+waits for its own and checks its outputs and its job containers' logs.
 
 The SDK script itself is ``tests/sdk_local_driver.py``, run with a separate virtualenv
 (``.venv-sdk``, made on first use with ``sagemaker[local]==SDK_VERSION``; or
@@ -27,6 +29,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -34,6 +37,7 @@ import sys
 import tarfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -226,6 +230,15 @@ def emulator(docker_client: Any, built_images: dict[str, str], tmp_path_factory:
                 "ModelDataUrl": f"s3://{bucket}/model/model.tar.gz",
             },
         )
+        sm.create_model(  # the same model answering p0,p1 (model_scores=1 selects p1)
+            ModelName=P0P1_MODEL,
+            ExecutionRoleArn=ROLE,
+            PrimaryContainer={
+                "Image": built_images["image"],
+                "ModelDataUrl": f"s3://{bucket}/model/model.tar.gz",
+                "Environment": {"SAGEMAKER_INFERENCE_OUTPUT": "probabilities"},
+            },
+        )
         yield Emulator(bucket, host_url, f"http://{name}:5000", frame, booster)
     finally:
         moto.remove(force=True)
@@ -233,14 +246,19 @@ def emulator(docker_client: Any, built_images: dict[str, str], tmp_path_factory:
             created_network.remove()
 
 
-@pytest.fixture
-def job_containers(docker_client: Any, built_images: dict[str, str]) -> Iterator[None]:
-    """Remove the compose containers SDK local mode leaves behind (it never runs `down`)."""
-    before = {c.id for c in docker_client.containers.list(all=True)}
-    yield
-    for c in docker_client.containers.list(all=True, filters={"label": "com.docker.compose.service"}):
-        if c.id not in before and c.attrs["Config"]["Image"] == built_images["image"]:
-            c.remove(force=True)
+JOB_ENV = "CLARIFY_RUNNER_SDK_TEST_JOB"  # marks a job's containers for the test (read by nobody)
+
+
+@dataclass
+class SdkRun:
+    """One SDK call's outcome: the driver process and the job containers it left."""
+
+    proc: subprocess.CompletedProcess[str]
+    containers: list[Any]
+    seconds: float
+
+    def logs(self) -> str:
+        return "\n".join(c.logs().decode("utf-8", errors="replace") for c in self.containers)
 
 
 def run_sdk(
@@ -262,7 +280,7 @@ def run_sdk(
         "bucket": emu.bucket,
         "role": ROLE,
         "image": image,
-        "env": env,
+        "env": {**(env or {}), JOB_ENV: prefix},
         "instance_count": instance_count,
         "prefix": prefix,
         "headers": HEADERS,
@@ -279,6 +297,76 @@ def run_sdk(
         timeout=1200,
         env={**os.environ, "SAGEMAKER_SUPPRESS_V2_WARNING": "1"},
     )
+
+
+P0P1_MODEL = "sdk-test-xgboost-p0p1"
+
+
+def _jobs(emu: Emulator) -> dict[str, dict[str, Any]]:
+    """Every SDK call of this module: test name -> run_sdk arguments (the prefix is the name)."""
+    inline_models = {MODEL_NAME: {"model_data_url": f"s3://{emu.bucket}/model/model.tar.gz"}}
+    return {
+        "test_pre_training_bias": {"call": "pre_training_bias"},
+        "test_post_training_bias_with_a_model": {
+            "call": "post_training_bias",
+            "env": {"AWS_ENDPOINT_URL_S3": emu.network_url,
+                    "CLARIFY_RUNNER_MODELS_FILE": json.dumps(inline_models)},
+        },
+        "test_shap_and_pdp": {"call": "explainability", "env": emu.model_env()},
+        "test_run_bias_and_explainability": {"call": "bias_and_explainability", "env": emu.model_env()},
+        "test_missing_region_is_a_user_error_naming_the_variable": {
+            "call": "post_training_bias", "env": emu.model_env(region=False)
+        },
+        "test_two_hosts_fail_clearly": {"call": "pre_training_bias", "instance_count": 2},
+        "test_model_scores_index_selects_the_explained_column": {
+            "call": "explainability", "env": emu.model_env(), "model_name": P0P1_MODEL,
+            "model_scores": 1, "pdp": False,
+        },
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def sdk_runs(
+    request: pytest.FixtureRequest,
+    emulator: Emulator,
+    sdk_python: str,
+    built_images: dict[str, str],
+    docker_client: Any,
+) -> Iterator[dict[str, Future[SdkRun]]]:
+    """Start the SDK calls of the selected tests at once (each test waits for its own).
+
+    The jobs are independent (own prefix, own compose project); running them side by side
+    takes the module from ~9.5 minutes (one after the other) to a few. Their containers are
+    found by the ``JOB_ENV`` marker in their environment and removed at the end (SDK local
+    mode never runs ``down``).
+    """
+    selected = {item.originalname for item in request.session.items if item.module is request.module}
+    jobs = {name: spec for name, spec in _jobs(emulator).items() if name in selected}
+    image = built_images["image"]
+
+    def one(name: str, spec: dict[str, Any]) -> SdkRun:
+        spec = dict(spec)
+        start = time.monotonic()
+        proc = run_sdk(emulator, sdk_python, image, spec.pop("call"), name, **spec)
+        seconds = time.monotonic() - start
+        print(f"\n{name}: the SDK call took {seconds:.0f} s")
+        return SdkRun(proc, _job_containers(docker_client, name), seconds)
+
+    pool = ThreadPoolExecutor(max_workers=len(jobs) or 1, thread_name_prefix="sdk-job")
+    futures = {name: pool.submit(one, name, spec) for name, spec in jobs.items()}
+    try:
+        yield futures
+    finally:
+        pool.shutdown(wait=True)
+        for name in jobs:
+            for c in _job_containers(docker_client, name):
+                c.remove(force=True)
+
+
+def _job_containers(docker_client: Any, name: str) -> list[Any]:
+    marker = f"{JOB_ENV}={name}"
+    found = docker_client.containers.list(all=True, filters={"label": "com.docker.compose.service"})
+    return [c for c in found if marker in (c.attrs["Config"].get("Env") or [])]
 
 
 def _ok(proc: subprocess.CompletedProcess[str]) -> None:
@@ -331,49 +419,62 @@ def _assert_shap_adds_up(emu: Emulator, prefix: str, analysis: dict[str, Any]) -
 # ------------------------------------------------------------------------------- the SDK calls
 
 
-def test_pre_training_bias(
-    emulator: Emulator, sdk_python: str, built_images: dict[str, str], job_containers: None
-) -> None:
+def test_pre_training_bias(emulator: Emulator, sdk_runs: dict[str, Future[SdkRun]]) -> None:
     """Only the image URI and the LocalSession's S3 endpoint differ from an AWS script."""
-    prefix = "out/pre"
-    _ok(run_sdk(emulator, sdk_python, built_images["image"], "pre_training_bias", prefix))
+    prefix = "test_pre_training_bias"
+    run = sdk_runs[prefix].result()
+    _ok(run.proc)
     analysis = emulator.analysis(prefix)
     section = analysis["pre_training_bias_metrics"]
     assert section["label"] == "approved" and section["facets"]["sex"][0]["value_or_threshold"] == "0"
     _assert_close(_metrics(section["facets"]["sex"]), _expected_bias(emulator, "pre_training"))
     assert {"analysis.json", "report.html", "report.ipynb", "report.pdf"} <= set(emulator.keys(prefix))
+    logs = run.logs()
+    assert "Column approved with data uniqueness fraction" in logs
+    pdf_line = "PDF report '/opt/ml/processing/output/report.pdf' generated successfully."
+    collected = re.search(r"Collected analyses: \s*\{", logs)
+    assert collected is not None and logs.index(pdf_line) < collected.start()
 
 
-def test_post_training_bias_with_a_model(
-    emulator: Emulator, sdk_python: str, built_images: dict[str, str], job_containers: None
-) -> None:
-    """XGBoost answers P(1) per record; probability_threshold=0.6 makes the predicted labels."""
-    prefix = "out/post"
-    env = emulator.model_env()
-    _ok(run_sdk(emulator, sdk_python, built_images["image"], "post_training_bias", prefix, env=env))
+def test_post_training_bias_with_a_model(emulator: Emulator, sdk_runs: dict[str, Future[SdkRun]]) -> None:
+    """XGBoost answers P(1) per record; probability_threshold=0.6 makes the predicted labels.
+
+    The model is named by CLARIFY_RUNNER_MODELS_FILE as JSON text in the SDK's env= (no region,
+    no SageMaker API); the SHAP tests below find theirs through DescribeModel on moto.
+    """
+    prefix = "test_post_training_bias_with_a_model"
+    run = sdk_runs[prefix].result()
+    _ok(run.proc)
     section = emulator.analysis(prefix)["post_training_bias_metrics"]
     _assert_close(_metrics(section["facets"]["sex"]), _expected_bias(emulator, "post_training"))
+    logs = run.logs()
+    order = ["Loaded dataset.", "Spinning up shadow endpoint", "Using endpoint name: ", "Endpoint ready.",
+             "We assume a prediction above 0.600 indicates 1 and below or equal indicates 0."]
+    positions = [logs.index(text) for text in order]
+    assert positions == sorted(positions)
 
 
-def test_shap_and_pdp(
-    emulator: Emulator, sdk_python: str, built_images: dict[str, str], job_containers: None
-) -> None:
-    prefix = "out/explain"
-    env = emulator.model_env()
-    _ok(run_sdk(emulator, sdk_python, built_images["image"], "explainability", prefix, env=env))
+def test_shap_and_pdp(emulator: Emulator, sdk_runs: dict[str, Future[SdkRun]]) -> None:
+    prefix = "test_shap_and_pdp"
+    run = sdk_runs[prefix].result()
+    _ok(run.proc)
     analysis = emulator.analysis(prefix)
     _assert_shap_adds_up(emulator, prefix, analysis)
     pdp = analysis["explanations"]["pdp"]
     assert [p["feature_name"] for p in pdp] == ["age", "income"]
     assert all(len(p["model_predictions"][0]) == 5 for p in pdp)
+    logs = run.logs()
+    out = "/opt/ml/processing/output/explanations_shap"
+    for line in ["SHAP n_samples 60",
+                 f"Wrote baseline used to compute explanations to: {out}/baseline.csv",
+                 f"Wrote {len(emulator.frame)} local explanations to: {out}/out.csv",
+                 "Shap analysis finished."]:  # fmt: skip
+        assert line in logs, line
 
 
-def test_run_bias_and_explainability(
-    emulator: Emulator, sdk_python: str, built_images: dict[str, str], job_containers: None
-) -> None:
-    prefix = "out/both"
-    env = emulator.model_env()
-    _ok(run_sdk(emulator, sdk_python, built_images["image"], "bias_and_explainability", prefix, env=env))
+def test_run_bias_and_explainability(emulator: Emulator, sdk_runs: dict[str, Future[SdkRun]]) -> None:
+    prefix = "test_run_bias_and_explainability"
+    _ok(sdk_runs[prefix].result().proc)
     analysis = emulator.analysis(prefix)
     pre = analysis["pre_training_bias_metrics"]["facets"]["sex"]
     post = analysis["post_training_bias_metrics"]["facets"]["sex"]
@@ -383,103 +484,35 @@ def test_run_bias_and_explainability(
     assert "pdp" in analysis["explanations"]
 
 
-# ------------------------------------------------------------- what issue 14 still has to deliver
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 14 item 2: CLARIFY_RUNNER_MODELS_FILE accepts only a local path, not inline JSON "
-    "or an s3:// URI, so env= alone cannot name the model",
-)
-def test_models_file_given_inline_through_env(
-    emulator: Emulator, sdk_python: str, built_images: dict[str, str], job_containers: None
-) -> None:
-    prefix = "out/inline-models"
-    models = {MODEL_NAME: {"model_data_url": f"s3://{emulator.bucket}/model/model.tar.gz"}}
-    env = {"AWS_ENDPOINT_URL_S3": emulator.network_url, "CLARIFY_RUNNER_MODELS_FILE": json.dumps(models)}
-    _ok(run_sdk(emulator, sdk_python, built_images["image"], "post_training_bias", prefix, env=env))
-    section = emulator.analysis(prefix)["post_training_bias_metrics"]
-    _assert_close(_metrics(section["facets"]["sex"]), _expected_bias(emulator, "post_training"))
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 14 item 2: without AWS_DEFAULT_REGION, DescribeModel raises NoRegionError (exit 2, "
-    "internal error) instead of a user error (exit 1) naming AWS_DEFAULT_REGION",
-)
 def test_missing_region_is_a_user_error_naming_the_variable(
-    emulator: Emulator,
-    sdk_python: str,
-    built_images: dict[str, str],
-    docker_client: Any,
-    job_containers: None,
+    emulator: Emulator, sdk_runs: dict[str, Future[SdkRun]]
 ) -> None:
-    prefix = "out/no-region"
-    before = {c.id for c in docker_client.containers.list(all=True)}
-    env = emulator.model_env(region=False)
-    proc = run_sdk(emulator, sdk_python, built_images["image"], "post_training_bias", prefix, env=env)
-    assert proc.returncode == 3  # the SDK raised: the job failed
-    (job,) = [c for c in docker_client.containers.list(all=True) if c.id not in before]
-    logs = job.logs().decode("utf-8", errors="replace")
+    prefix = "test_missing_region_is_a_user_error_naming_the_variable"
+    run = sdk_runs[prefix].result()
+    assert run.proc.returncode == 3  # the SDK raised: the job failed
+    (job,) = run.containers
+    logs = run.logs()
     assert job.attrs["State"]["ExitCode"] == 1, logs[-3000:]
     assert "AWS_DEFAULT_REGION" in logs
     assert "analysis.json" not in emulator.keys(prefix)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 14 item 4: with instance_count=2 the non-leader host exits at once, compose stops "
-    "the leader, and the SDK reports success with no analysis.json; every host must exit 1 instead",
-)
-def test_two_hosts_fail_clearly(
-    emulator: Emulator,
-    sdk_python: str,
-    built_images: dict[str, str],
-    docker_client: Any,
-    job_containers: None,
-) -> None:
-    prefix = "out/two-hosts"
-    before = {c.id for c in docker_client.containers.list(all=True)}
-    proc = run_sdk(emulator, sdk_python, built_images["image"], "pre_training_bias", prefix, instance_count=2)
-    assert proc.returncode == 3, "the SDK reported success"
-    jobs = [c for c in docker_client.containers.list(all=True) if c.id not in before]
-    assert len(jobs) == 2
-    for job in jobs:
-        assert job.attrs["State"]["ExitCode"] == 1
-        assert "host" in job.logs().decode("utf-8", errors="replace").lower()
+def test_two_hosts_fail_clearly(emulator: Emulator, sdk_runs: dict[str, Future[SdkRun]]) -> None:
+    prefix = "test_two_hosts_fail_clearly"
+    run = sdk_runs[prefix].result()
+    assert run.proc.returncode == 3, "the SDK reported success"
+    assert len(run.containers) == 2
+    for job in run.containers:
+        logs = job.logs().decode("utf-8", errors="replace")
+        assert job.attrs["State"]["ExitCode"] == 1, logs[-3000:]
+        assert "This processing job has 2 hosts" in logs
+    assert "analysis.json" not in emulator.keys(prefix)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 14 item 1: explanations ignore predictor.label as the score locator "
-    "(model_scores=1 on a p0,p1 answer must explain column 1 only)",
-)
 def test_model_scores_index_selects_the_explained_column(
-    emulator: Emulator, sdk_python: str, built_images: dict[str, str], job_containers: None
+    emulator: Emulator, sdk_runs: dict[str, Future[SdkRun]]
 ) -> None:
     """The model answers p0,p1 (SAGEMAKER_INFERENCE_OUTPUT=probabilities); model_scores=1 picks P(1)."""
-    prefix = "out/model-scores"
-    sm = boto3.client("sagemaker", endpoint_url=emulator.host_url, region_name=REGION, **CREDENTIALS)
-    name = "sdk-test-xgboost-p0p1"
-    sm.create_model(
-        ModelName=name,
-        ExecutionRoleArn=ROLE,
-        PrimaryContainer={
-            "Image": built_images["image"],
-            "ModelDataUrl": f"s3://{emulator.bucket}/model/model.tar.gz",
-            "Environment": {"SAGEMAKER_INFERENCE_OUTPUT": "probabilities"},
-        },
-    )
-    proc = run_sdk(
-        emulator,
-        sdk_python,
-        built_images["image"],
-        "explainability",
-        prefix,
-        env=emulator.model_env(),
-        model_name=name,
-        model_scores=1,
-        pdp=False,
-    )
-    _ok(proc)
+    prefix = "test_model_scores_index_selects_the_explained_column"
+    _ok(sdk_runs[prefix].result().proc)
     _assert_shap_adds_up(emulator, prefix, emulator.analysis(prefix))

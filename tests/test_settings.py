@@ -70,3 +70,21 @@ def test_server_settings_are_typed(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.skops_trusted == frozenset({"a.B", "c.D"}) and s.model_flavor == "xgboost"
     with pytest.raises(ValueError, match="SAGEMAKER_MODEL_SERVER_WORKERS must be an integer"):
         server.server_settings({"SAGEMAKER_MODEL_SERVER_WORKERS": "many"})
+
+
+def test_model_call_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    names = ("CLARIFY_RUNNER_REQUEST_TIMEOUT", "CLARIFY_RUNNER_MAX_RETRIES", "CLARIFY_RUNNER_MODEL_DEADLINE")
+    for name in names:
+        monkeypatch.delenv(name, raising=False)
+    s = runner.runner_settings()
+    assert (s.request_timeout, s.max_retries, s.model_deadline) == (60.0, 5, 86400.0)
+    monkeypatch.setenv("CLARIFY_RUNNER_MAX_RETRIES", "0")
+    assert runner.runner_settings().max_retries == 0
+    monkeypatch.setenv("CLARIFY_RUNNER_MAX_RETRIES", "-1")
+    expected = r"^Environment variable CLARIFY_RUNNER_MAX_RETRIES must be 0 or more, got '-1'$"
+    with pytest.raises(ConfigError, match=expected):
+        runner.runner_settings()
+    monkeypatch.setenv("CLARIFY_RUNNER_MAX_RETRIES", "2")
+    monkeypatch.setenv("CLARIFY_RUNNER_REQUEST_TIMEOUT", "0")
+    with pytest.raises(ConfigError, match="CLARIFY_RUNNER_REQUEST_TIMEOUT must be positive"):
+        runner.runner_settings()

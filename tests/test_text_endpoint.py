@@ -18,6 +18,7 @@ from sklearn.pipeline import make_pipeline
 from analyzer.explain.text import TextShapSpec, explain_text
 from analyzer.model_client import HttpTransport, ModelClient
 from analyzer.model_client.serialize import encode_csv
+from analyzer.plan.model import ClientSettings
 from local_endpoint.errors import BadRequest
 from local_endpoint.text_input import TextInput, decode_text_records, find_text_input
 from tests.conftest import REPO_ROOT
@@ -89,13 +90,13 @@ def test_csv_request_keeps_a_lone_empty_text() -> None:
 
 def _client(url: str, target: str, content_type: str) -> ModelClient:
     template = '{"features":$features}' if content_type == "application/jsonlines" else None
+    settings = ClientSettings(
+        content_type=content_type, accept_type="text/csv", content_template=template, target_model=target
+    )
     return ModelClient(
         HttpTransport([url]),
+        settings,
         feature_names=["review", "helpful_votes"] if target == "reviews" else ["review"],
-        content_type=content_type,
-        accept_type="text/csv",
-        content_template=template,
-        target_model=target,
         progress=False,
     )
 
@@ -106,7 +107,7 @@ def _client(url: str, target: str, content_type: str) -> ModelClient:
 def test_text_shap_over_http_equals_in_process(served, content_type: str, granularity: str) -> None:
     url, model, _ = served
     baseline = np.array([["[MASK]", 1.0]], dtype=object)
-    spec = TextShapSpec(granularity, "english", (0,), num_samples=64, seed=5)
+    spec = TextShapSpec(granularity, "en", (0,), num_samples=64, seed=5)
     local = explain_text(RECORDS, baseline, model.predict_proba, spec)
     with _client(url, "reviews", content_type) as client:
         remote = explain_text(RECORDS, baseline, client.predict_scores, spec)

@@ -8,21 +8,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyzer.errors import ConfigError
 from analyzer.explain.text import (
     TextShapSpec,
     explain_text,
     feature_data_types,
     global_top_shap_text,
     infer_text_columns,
-    jsonl_lines,
     text_baseline,
+    text_baseline_problems,
     text_shap_section,
-    write_text_outputs,
 )
 from analyzer.explain.text.engine import TextRecordShap, TextShapResult
 from analyzer.explain.text.segment import TextUnit
 from analyzer.output import dumps_analysis
+from analyzer.text_output import jsonl_lines, write_text_outputs
 from tests.conftest import CLARIFY_EXAMPLES
 from tests.test_text_shap import toy_model
 
@@ -59,7 +58,7 @@ def test_out_jsonl_line_matches_the_real_clarify_line() -> None:
         np.array([[review]], dtype=object),
         np.array([["<UNK>"]], dtype=object),
         model,
-        TextShapSpec("sentence", "english", (0,)),
+        TextShapSpec("sentence", "en", (0,)),
     )
     line = next(jsonl_lines(result, ["Review Text"], ["free_text"]))
     ours = json.loads(line)
@@ -110,7 +109,7 @@ def test_non_text_features_and_join_values() -> None:
     }
     assert lines[2]["explanations"][1]["attributions"] == []
     assert "join_source_value" not in json.loads(next(jsonl_lines(_result(), NAMES, TYPES)))
-    with pytest.raises(ConfigError, match="2 join values for 3 records"):
+    with pytest.raises(ValueError, match="2 join values for 3 records"):
         list(jsonl_lines(_result(), NAMES, TYPES, join_values=[1, 2]))
 
 
@@ -125,7 +124,7 @@ def test_global_top_shap_text_aggregation() -> None:
     assert median["no"]["review"] == {"bad": 0.6, "fit": -0.1}
     sq = global_top_shap_text(result, NAMES, "mean_sq", 1)
     assert sq["label1"]["review"] == {"bad": pytest.approx(0.36)}
-    with pytest.raises(ConfigError, match="max_top_tokens"):
+    with pytest.raises(ValueError, match="max_top_tokens"):
         global_top_shap_text(result, NAMES, "mean_abs", -1)
 
 
@@ -182,9 +181,8 @@ def test_infer_text_columns_and_types() -> None:
     assert infer_text_columns(frame, given) == [2, 3]
     assert infer_text_columns(frame, declared=["title", 2]) == [2, 3]
     assert feature_data_types(frame, [2]) == ["numerical", "categorical", "free_text", "categorical"]
-    with pytest.raises(ConfigError, match="no feature column looks like free text"):
-        infer_text_columns(frame[["votes", "colour"]])
-    with pytest.raises(ConfigError, match="'nope' is not one of the features"):
+    assert infer_text_columns(frame[["votes", "colour"]]) == []
+    with pytest.raises(ValueError, match="'nope' is not one of the features"):
         infer_text_columns(frame, declared=["nope"])
 
 
@@ -197,7 +195,10 @@ def test_text_baseline() -> None:
     assert only_text.to_numpy().tolist() == [["<PAD>"]]
     given = pd.DataFrame([[4, np.nan], [3, "[MASK]"]])
     assert text_baseline(given, frame, [1]).to_numpy().tolist() == [[4, ""], [3, "[MASK]"]]
-    with pytest.raises(ConfigError, match="text feature 'review' needs the replacement string"):
+    with pytest.raises(ValueError, match="text feature 'review' needs the replacement string"):
         text_baseline(pd.DataFrame([[4, 5]]), frame, [1])
-    with pytest.raises(ConfigError, match="rows have 3 values"):
+    with pytest.raises(ValueError, match="rows have 3 values"):
         text_baseline(pd.DataFrame([[4, "", 1]]), frame, [1])
+    assert text_baseline_problems(pd.DataFrame([[4, 5], [3, None], [2, "x"]]), ["votes", "review"], [1]) == [
+        "row 0: text feature 'review' needs the replacement string of a text unit (e.g. \"[MASK]\"), got 5"
+    ]

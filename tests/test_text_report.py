@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyzer.explain.text import TextShapSpec, explain_text, text_shap_section, write_text_outputs
+from analyzer.explain.text import TextShapSpec, explain_text, text_shap_section
 from analyzer.output import write_analysis
 from analyzer.report import write_reports
 from analyzer.report.text_section import first_text_record, text_units, units_html
+from analyzer.text_output import write_text_outputs
 from tests.test_text_shap import toy_model
 
 NAMES = ["votes", "review"]

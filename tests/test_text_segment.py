@@ -9,11 +9,20 @@ import sys
 import pytest
 
 from analyzer.config import TEXT_LANGUAGES
-from analyzer.errors import ConfigError, MissingDependencyError
+from analyzer.errors import UserError
 from analyzer.explain.text import segment as segment_module
-from analyzer.explain.text.languages import language_code, trained_pipeline_names
-from analyzer.explain.text.segment import PIPELINES_ENV, Segmenter, TextUnit, paragraphs
+from analyzer.explain.text.languages import trained_pipeline_names
+from analyzer.explain.text.segment import Segmenter, TextUnit, paragraphs
+from analyzer.extras import MissingExtraError
+from analyzer.plan.text import language_code
 from tests.conftest import CLARIFY_EXAMPLES
+
+
+def seg(granularity: str, language: str, pipelines: dict[str, str] | None = None) -> Segmenter:
+    """A segmenter for a Clarify language name or code, resolved as the plan does."""
+    code = language_code(language)
+    assert code is not None, language
+    return Segmenter(granularity, code, pipelines)
 
 
 def assert_units_point_into(text: str, units: list[TextUnit]) -> None:
@@ -50,7 +59,7 @@ def test_real_clarify_sentences_are_reproduced(path: str, locate) -> None:
     same units at the same offsets, including the unsplit ``page...and`` sentence."""
     expected = _real_units(path, locate)
     text = " ".join(t for _, t in expected)
-    units = Segmenter("sentence", "english").segment(text)
+    units = seg("sentence", "english").segment(text)
     assert [(u.start_idx, u.text) for u in units] == expected
     if path == REAL_PROCESSING[0]:
         assert len(units) == 8 and "page...and" in units[0].text
@@ -69,14 +78,14 @@ TRICKY = [
 @pytest.mark.parametrize("granularity", ["token", "sentence", "paragraph"])
 @pytest.mark.parametrize("text", TRICKY)
 def test_start_idx_points_at_the_unit_in_the_original_text(granularity: str, text: str) -> None:
-    units = Segmenter(granularity, "en").segment(text)
+    units = seg(granularity, "en").segment(text)
     assert_units_point_into(text, units)
     if not text.strip():
         assert units == []
 
 
 def test_english_tokens_and_sentences() -> None:
-    tokens = Segmenter("token", "en").segment("Flavor  needs work, don't you think?")
+    tokens = seg("token", "en").segment("Flavor  needs work, don't you think?")
     assert [(u.start_idx, u.text) for u in tokens] == [
         (0, "Flavor"),
         (8, "needs"),
@@ -88,7 +97,7 @@ def test_english_tokens_and_sentences() -> None:
         (30, "think"),
         (35, "?"),
     ]
-    sentences = Segmenter("sentence", "EN").segment("It fits.  I love it!\nWould buy again?")
+    sentences = seg("sentence", "EN").segment("It fits.  I love it!\nWould buy again?")
     assert [(u.start_idx, u.text) for u in sentences] == [
         (0, "It fits."),
         (10, "I love it!"),
@@ -101,19 +110,19 @@ def test_paragraphs_split_at_blank_lines() -> None:
     units = paragraphs(text)
     assert [u.text for u in units] == ["First line\nsame paragraph.", "Second.", "Third", "Fourth"]
     assert_units_point_into(text, units)
-    assert Segmenter("paragraph", "japanese").segment(text) == units
+    assert seg("paragraph", "japanese").segment(text) == units
 
 
 def test_german() -> None:
     text = "Das Kleid ist wunderschön. Die Größe passt nicht!  Würde ich es wieder kaufen? Ja."
-    sentences = Segmenter("sentence", "German").segment(text)
+    sentences = seg("sentence", "German").segment(text)
     assert [u.text for u in sentences] == [
         "Das Kleid ist wunderschön.",
         "Die Größe passt nicht!",
         "Würde ich es wieder kaufen?",
         "Ja.",
     ]
-    tokens = Segmenter("token", "de").segment("Größe: zu klein, z.B. 38.")
+    tokens = seg("token", "de").segment("Größe: zu klein, z.B. 38.")
     # German rules: "z.B." is an abbreviation and "38." an ordinal number, each one token
     assert [u.text for u in tokens] == ["Größe", ":", "zu", "klein", ",", "z.B.", "38."]
     assert_units_point_into(text, sentences)
@@ -121,24 +130,24 @@ def test_german() -> None:
 
 def test_japanese() -> None:
     text = "このドレスはとても可愛いです。  サイズが少し小さかった！また買いたい？"
-    sentences = Segmenter("sentence", "japanese").segment(text)
+    sentences = seg("sentence", "japanese").segment(text)
     assert [u.text for u in sentences] == [
         "このドレスはとても可愛いです。",
         "サイズが少し小さかった！",
         "また買いたい？",
     ]
     assert sentences[1].start_idx == text.index("サイズ")
-    tokens = Segmenter("token", "ja").segment(text)
+    tokens = seg("token", "ja").segment(text)
     assert_units_point_into(text, tokens)
     assert "ドレス" in [u.text for u in tokens] and len(tokens) > 12
 
 
 def test_chinese_words() -> None:
     text = "我爱北京天安门。今天天气很好！"
-    tokens = Segmenter("token", "chinese").segment(text)
+    tokens = seg("token", "chinese").segment(text)
     assert [u.text for u in tokens][:4] == ["我", "爱", "北京", "天安门"]
     assert_units_point_into(text, tokens)
-    assert [u.text for u in Segmenter("sentence", "zh").segment(text)] == [
+    assert [u.text for u in seg("sentence", "zh").segment(text)] == [
         "我爱北京天安门。",
         "今天天气很好！",
     ]
@@ -147,14 +156,14 @@ def test_chinese_words() -> None:
 @pytest.mark.parametrize("language", ["multi-language", "xx", "Multi-Language"])
 def test_multi_language(language: str) -> None:
     text = "Great dress. Très belle robe! Schönes Kleid? Отличное платье."
-    units = Segmenter("sentence", language).segment(text)
+    units = seg("sentence", language).segment(text)
     assert [u.text for u in units] == [
         "Great dress.",
         "Très belle robe!",
         "Schönes Kleid?",
         "Отличное платье.",
     ]
-    assert Segmenter("token", language).info.code == "xx"
+    assert seg("token", language).info.code == "xx"
 
 
 @pytest.mark.slow
@@ -165,25 +174,26 @@ def test_every_language_clarify_accepts_segments() -> None:
         assert language_code(name.upper()) == code and language_code(code) == code
         text = samples.get(code, "Hello world. Second sentence!")
         for granularity in ("token", "sentence"):
-            units = Segmenter(granularity, name.title()).segment(text)
+            units = seg(granularity, name.title()).segment(text)
             assert units, (name, granularity)
             assert_units_point_into(text, units)
 
 
 def test_bad_language_and_granularity() -> None:
-    with pytest.raises(ConfigError, match="language 'klingon' is not supported"):
+    assert language_code("klingon") is None
+    with pytest.raises(ValueError, match="spaCy has no language 'klingon'"):
         Segmenter("token", "klingon")
-    with pytest.raises(ConfigError, match="granularity 'word'"):
+    with pytest.raises(ValueError, match="granularity 'word'"):
         Segmenter("word", "en")
 
 
 def test_missing_spacy_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "spacy", None)
     monkeypatch.setattr(segment_module, "_CACHE", {})
-    with pytest.raises(MissingDependencyError, match=r"pip install 'clarify-runner\[text\]'"):
-        Segmenter("token", "en")
+    with pytest.raises(MissingExtraError, match=r"'text' extra: pip install 'clarify-runner\[text\]'"):
+        seg("token", "en")
     # paragraphs need no spaCy
-    assert Segmenter("paragraph", "en").segment("a\n\nb")[1].start_idx == 3
+    assert seg("paragraph", "en").segment("a\n\nb")[1].start_idx == 3
 
 
 def test_missing_japanese_tokenizer_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -192,8 +202,8 @@ def test_missing_japanese_tokenizer_names_the_extra(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(
         segment_module.importlib.util, "find_spec", lambda name: None if name == "sudachipy" else real(name)
     )
-    with pytest.raises(MissingDependencyError, match=r"clarify-runner\[text-ja\]"):
-        Segmenter("token", "ja")
+    with pytest.raises(MissingExtraError, match=r"clarify-runner\[text-ja\]"):
+        seg("token", "ja")
 
 
 def test_trained_pipeline_names() -> None:
@@ -225,16 +235,13 @@ def test_a_trained_pipeline_is_used_and_logged(
     nlp.to_disk(tmp_path / "en_senter")
 
     monkeypatch.setattr(segment_module, "_CACHE", {})
-    monkeypatch.setenv(PIPELINES_ENV, f"english={tmp_path / 'en_senter'}")
     with caplog.at_level(logging.INFO, logger="analyzer.explain.text"):
-        seg = Segmenter("sentence", "en")
+        seg = Segmenter("sentence", "en", {"en": str(tmp_path / "en_senter")})
     assert seg.info.trained and "sentences from its senter" in seg.info.description
     assert "en_senter" in caplog.text and "senter" in caplog.text
     units = seg.segment("I like it. It is red.")
     assert [u.text for u in units] == ["I like it.", "It is red."]
 
-    monkeypatch.setenv(PIPELINES_ENV, "en=blank")
-    assert not Segmenter("sentence", "en").info.trained
-    monkeypatch.setenv(PIPELINES_ENV, "en")
-    with pytest.raises(ConfigError, match="not code=pipeline"):
-        Segmenter("sentence", "en")
+    assert not Segmenter("sentence", "en", {"en": "blank"}).info.trained
+    with pytest.raises(UserError, match="cannot load the spaCy pipeline"):
+        Segmenter("sentence", "en", {"en": str(tmp_path / "missing")})

@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from analyzer.errors import ConfigError, ModelError
+from analyzer.errors import ModelError
 from analyzer.explain.plan import resolve_num_samples
 from analyzer.explain.text import Segmenter, TextShapSpec, explain_text
 
@@ -97,7 +97,7 @@ CASES = {
 def test_full_enumeration_equals_brute_force(granularity: str) -> None:
     records = np.array(CASES[granularity], dtype=object)
     baseline = np.array([[0.0, "[MASK]"], [3.0, ""]], dtype=object)
-    spec = TextShapSpec(granularity, "english", (1,), seed=None)
+    spec = TextShapSpec(granularity, "en", (1,), seed=None)
     result = explain_text(records, baseline, toy_model, spec)
     seg = Segmenter(granularity, "en")
     for i, record in enumerate(records):
@@ -242,15 +242,15 @@ def test_progress_and_expected_value() -> None:
 
 def test_bad_inputs() -> None:
     records = np.array([[1.0, "good"]], dtype=object)
-    with pytest.raises(ConfigError, match="baseline row 0: the value of text feature 1"):
+    with pytest.raises(ValueError, match="baseline row 0: the value of text feature 1"):
         explain_text(
             records, np.array([[0.0, 3.0]], dtype=object), toy_model, TextShapSpec("token", "en", (1,))
         )
-    with pytest.raises(ConfigError, match="out of range"):
+    with pytest.raises(ValueError, match="out of range"):
         explain_text(
             records, np.array([[0.0, ""]], dtype=object), toy_model, TextShapSpec("token", "en", (2,))
         )
-    with pytest.raises(ConfigError, match="no feature column holds text"):
+    with pytest.raises(ValueError, match="no text column given"):
         explain_text(records, np.array([[0.0, ""]], dtype=object), toy_model, TextShapSpec("token", "en", ()))
     with pytest.raises(ModelError, match="predictions for"):
         explain_text(

@@ -71,3 +71,15 @@ def test_time_series_predictor_config_without_time_series_data() -> None:
         "series explainability cases. For non time series cases, please do not provide a "
         "TimeSeriesModelConfig.",
     ]
+
+
+def test_direction_and_granularity_carry_the_sdk_messages() -> None:
+    cfg = _byom()
+    cfg["methods"]["asymmetric_shapley_value"].update(direction="forward", granularity="fine-grained")
+    assert config_problems(cfg) == [
+        "methods.asymmetric_shapley_value.direction: expected one of 'chronological', 'anti_chronological', "
+        "'bidirectional', got string 'forward'. Please provide a valid explanation direction from: "
+        "chronological, anti_chronological, bidirectional",
+        "methods.asymmetric_shapley_value.granularity: expected one of 'timewise', 'fine_grained', got "
+        "string 'fine-grained'. Please provide a valid granularity from: timewise, fine_grained",
+    ]

@@ -10,12 +10,14 @@ import pytest
 
 from analyzer.config import parse_config
 from analyzer.errors import ConfigError
-from analyzer.explain.asv_outputs import asv_section, item_line, write_asv_outputs
+from analyzer.explain.asv_outputs import asv_section, item_line
 from analyzer.explain.asymmetric_shapley import AsvResult, AttributionEntry, ItemAttribution
+from analyzer.output_time_series import write_asv_outputs
+from analyzer.plan.time_series import TimeSeriesJob
 from analyzer.report.document import build_document
 from analyzer.report.html_render import render_html
 from analyzer.report.time_series import time_series_blocks
-from analyzer.time_series import asv_spec
+from analyzer.time_series import asv_spec, plan_for
 from tests.conftest import CLARIFY_EXAMPLES
 
 DOCS_TS_CONFIG = (
@@ -61,26 +63,31 @@ def test_out_jsonl_lines(tmp_path: Path) -> None:
     assert not list(tmp_path.rglob(".*.tmp"))  # written atomically, no temporary file left
 
 
-def test_baseline_uri_is_read(tmp_path: Path) -> None:
+def test_baseline_uri_is_read_while_planning(tmp_path: Path) -> None:
     doc = json.loads(DOCS_TS_CONFIG.read_text())
     baseline = tmp_path / "baseline.json"
     baseline.write_text(json.dumps({"target_time_series": "mean", "static_covariates": {"item1": [1, 2]}}))
     doc["methods"]["asymmetric_shapley_value"]["baseline"] = str(baseline)
-    spec = asv_spec(parse_config(doc), seed=7)
+    job = plan_for(parse_config(doc), tmp_path / "data.json").job(TimeSeriesJob)
+    assert job is not None
+    spec = asv_spec(job)
     assert (spec.target_baseline, spec.related_baseline, spec.static_baseline, spec.seed) == (
         "mean",
         "zero",
-        {"item1": [1, 2]},
-        7,
+        {"item1": (1, 2)},
+        0,
     )
     baseline.write_text(json.dumps({"target_time_series": "median"}))
     with pytest.raises(
         ConfigError, match=r"baseline \('.*'\)\.target_time_series: expected one of 'zero', 'mean'"
     ):
-        asv_spec(parse_config(doc))
+        plan_for(parse_config(doc), tmp_path / "data.json")
     baseline.write_text("[1, 2")
     with pytest.raises(ConfigError, match="is not a JSON object"):
-        asv_spec(parse_config(doc))
+        plan_for(parse_config(doc), tmp_path / "data.json")
+    baseline.write_text(json.dumps({"static_covariates": {"item1": [1]}}))
+    with pytest.raises(ConfigError, match="Length of baseline entry for item1 does not match"):
+        plan_for(parse_config(doc), tmp_path / "data.json")
 
 
 def test_report_section_has_a_chart_and_table_per_item() -> None:

@@ -170,8 +170,20 @@ def _uniqueness(stats: ColumnStats) -> float:
     return n / c
 
 
-def infer_type(stats: ColumnStats, values: list | None) -> str:
-    """CATEGORICAL or CONTINUOUS by smclarify's rule (``common.series_datatype``)."""
+def infer_type(stats: ColumnStats, values: list | None, name: Any = None) -> str:
+    """CATEGORICAL or CONTINUOUS by smclarify's rule (``common.series_datatype``), logged in
+    smclarify's words (``name`` is the column; ``None`` for predictions, as Clarify prints)."""
+    data_type = _infer_type(stats, values)
+    log.info(
+        "Column %s with data uniqueness fraction %s is classifed as a %s column",
+        name,
+        _uniqueness(stats) if stats.keys is not None else float("nan"),  # float columns: not counted
+        data_type,
+    )
+    return data_type
+
+
+def _infer_type(stats: ColumnStats, values: list | None) -> str:
     kind = stats.kind
     if kind == "category" or (isinstance(values, list) and len(values) > 1):
         return CATEGORICAL

@@ -56,10 +56,15 @@ class LabelRule:
         return interval_mask(values, self.intervals)
 
 
-def label_type(stats: ColumnStats, values: list) -> str:
-    """Data type of the label; for a continuous label ``values[0]`` becomes a float in place."""
-    data_type = infer_type(stats, values)
-    warn_traps(stats, values, data_type, "label")
+def label_type(stats: ColumnStats, values: list, name: Any = None, missing: int = 0) -> str:
+    """Data type of the label; for a continuous label ``values[0]`` becomes a float in place.
+
+    ``name`` is logged with the type; ``missing``: rows without a label; the caller then explains
+    the outcome (not the dtype).
+    """
+    data_type = infer_type(stats, values, name)
+    if not missing:
+        warn_traps(stats, values, data_type, "label")
     if data_type == CONTINUOUS:
         numeric_threshold(values)
     return data_type
@@ -124,9 +129,9 @@ class FacetRule:
         return BINARY_KEYS if self.data_type == CONTINUOUS else self.keys
 
 
-def facet_type(stats: ColumnStats, values: list | None) -> str:
+def facet_type(stats: ColumnStats, values: list | None, name: Any = None) -> str:
     """Data type of a facet; for a continuous facet ``values[0]`` becomes a float in place."""
-    data_type = infer_type(stats, values)
+    data_type = infer_type(stats, values, name)
     warn_traps(stats, values, data_type, "facet")
     if data_type == CONTINUOUS and values:
         numeric_threshold(values)

@@ -14,6 +14,9 @@ from analyzer.plan.defaults import DEFAULT_PROBABILITY_THRESHOLD
 
 log = logging.getLogger(__name__)
 
+#: Clarify's line when scores become 0/1 predicted labels (``probability_threshold``).
+ASSUME_MESSAGE = "We assume a prediction above %.3f indicates 1 and below or equal indicates 0."
+
 
 def scores_to_labels(
     scores: np.ndarray, probability_threshold: float | None, label_headers: list | None
@@ -31,6 +34,7 @@ def scores_to_labels(
         threshold = (
             DEFAULT_PROBABILITY_THRESHOLD if probability_threshold is None else float(probability_threshold)
         )
+        log.info(ASSUME_MESSAGE, threshold)
         return (arr > threshold).astype(np.int64)
     if arr.ndim != 2:
         raise ValueError(f"scores must be 1-D or 2-D, got shape {arr.shape}")
@@ -99,12 +103,7 @@ def plan_predicted(
         return PredictedPrep()
     if score:
         threshold = DEFAULT_PROBABILITY_THRESHOLD if probability_threshold is None else probability_threshold
-        log.info(
-            "Predicted label column %s holds scores; we assume a prediction above %.3f "
-            "indicates 1 and below or equal indicates 0.",
-            name,
-            threshold,
-        )
+        log.info("Predicted label column %s holds scores (probability_threshold applies)", name)
         return PredictedPrep("scores", threshold)
     if complete:
         return PredictedPrep("cast", dtype=label_dtype)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -52,6 +52,79 @@ def _require_column(columns: list[str], column: str, what: str) -> None:
 
 def _data_error(exc: Exception) -> DatasetError:
     return DatasetError(str(exc))
+
+
+def _examples(series: pd.Series, limit: int = 5) -> str:
+    """``values like [1, 0] (int64)``: the first distinct values of a column and its dtype."""
+    distinct = pd.unique(series.dropna())[:limit].tolist()
+    return f"values like {distinct} ({series.dtype})"
+
+
+@dataclass
+class _Missing:
+    """Missing values of a column over the chunks: how many, and the first ten 0-based rows."""
+
+    count: int = 0
+    first: list[int] = field(default_factory=list)
+
+    def add(self, series: pd.Series, offset: int) -> None:
+        missing = series.isna().to_numpy()
+        n = int(missing.sum())
+        if n:
+            self.count += n
+            if len(self.first) < 10:
+                self.first += [offset + int(r) for r in np.flatnonzero(missing)[: 10 - len(self.first)]]
+
+
+def _rows(missing: _Missing, total: int) -> str:
+    """``3 missing value(s) in 1000 rows (rows 3, 10, 50)``: 0-based rows, the first ten."""
+    shown = ", ".join(str(r) for r in missing.first) + (", ..." if missing.count > 10 else "")
+    return f"{missing.count} missing value(s) in {total} rows (0-based rows {shown})"
+
+
+def _warn_missing_label(
+    role: str, column: str, missing: _Missing, total: int, data_type: str, values: list, stats: ColumnStats
+) -> None:
+    """Log how missing label values are counted (smclarify's rule, so the same metric values)."""
+    text = (
+        f"{role} column {column} has {_rows(missing, total)}: a missing label is never positive, so these "
+        f"rows count as negative labels (smclarify's rule, which Clarify applies). Remove or fill them to "
+        f"leave them out."
+    )
+    if data_type == CONTINUOUS and stats.kind == "float":
+        text += (
+            f" The column is read as CONTINUOUS (missing values make it float), so {values[0]!r} is a "
+            f"threshold: positive = value > {values[0]!r}."
+        )
+        top = stats.max_value
+        try:
+            if top is not None and not pd.isna(top) and float(values[0]) >= float(top):
+                text += " No value exceeds it, so no label is positive."
+        except (TypeError, ValueError):
+            pass
+    log.warning("%s", text)
+
+
+def _warn_missing_facet(
+    column: str, missing: _Missing, total: int, data_type: str, values: list | None
+) -> None:
+    """Log how missing facet values are grouped (smclarify's rule, so the same metric values)."""
+    if data_type == CONTINUOUS:
+        rule = (
+            f"a missing value is not above the threshold {values[0] if values else None!r}, so these rows "
+            "count in the other group (facet a)"
+        )
+    elif values:
+        rule = f"a missing value matches none of {values!r}, so these rows count in the other group (facet a)"
+    else:
+        rule = (
+            "the missing values form a facet value of their own, reported as 'nan', whose metrics fail "
+            "with 'facet set is empty'"
+        )
+    log.warning(
+        "Facet column %s has %s: %s (smclarify's rule, which Clarify applies). Remove or fill them to "
+        "leave them out.", column, _rows(missing, total), rule,
+    )
 
 
 #: Chunks of a dataset, read again on every call: ``chunks()`` returns a fresh iterable of
@@ -209,7 +282,15 @@ def bias_section_chunks(
         def add(old: ColumnStats | None, new: ColumnStats) -> ColumnStats:
             return new if old is None else old.merge(new)
 
+        label_missing = _Missing()
+        facet_missing = [_Missing() for _ in facets]
+        label_examples: str | None = None
         for chunk in chunks():
+            if label_examples is None:
+                label_examples = _examples(chunk[label])
+            label_missing.add(chunk[label], n_rows)
+            for i, spec in enumerate(facets):
+                facet_missing[i].add(chunk[spec.column], n_rows)
             n_rows += len(chunk)
             for i, spec in enumerate(facets):
                 fstats[i] = add(fstats[i], ColumnStats.of(chunk[spec.column], keyed(facet_values[i])))
@@ -221,12 +302,29 @@ def bias_section_chunks(
         if n_rows == 0:
             raise DatasetError("Dataset is empty: no records")
 
-        ftypes = [facet_type(st, v) for st, v in zip(fstats, facet_values)]  # type: ignore[arg-type]
         lstats = stats["label"]
         assert lstats is not None
-        ltype = label_type(lstats, values)
-        lmax = _numeric_max(chunks, label) if ltype == CONTINUOUS else None
-        lrule = label_rule(lstats, ltype, values, numeric_max=lmax)
+        configured = list(values)
+        try:
+            # Clarify logs the label's type first
+            ltype = label_type(lstats, values, label, missing=label_missing.count)
+            lmax = _numeric_max(chunks, label) if ltype == CONTINUOUS else None
+            lrule = label_rule(lstats, ltype, values, numeric_max=lmax)
+        except Exception as exc:  # noqa: BLE001 - smclarify raises plain ValueError/Exception
+            raise DatasetError(
+                f"Label column {label} holds {label_examples}; label_values_or_threshold "
+                f"{configured!r} cannot be matched with them ({exc}). Use values that occur in the "
+                "column, or one number as a threshold for a numeric label."
+            ) from exc
+        ftypes = [
+            facet_type(st, v, s.column)  # type: ignore[arg-type]
+            for st, v, s in zip(fstats, facet_values, facets)
+        ]
+        if label_missing.count:
+            _warn_missing_label("Label", label, label_missing, n_rows, ltype, values, lstats)
+        for spec, given, kind, missing in zip(facets, facet_values, ftypes, facet_missing):
+            if missing.count:
+                _warn_missing_facet(spec.column, missing, n_rows, kind, given)
         prule = None
         if post:
             pstats = stats["pred"]

@@ -118,6 +118,19 @@ def _header_like_fields(row: Sequence[str]) -> bool:
     )
 
 
+def _duplicated_header(rows: Sequence[Sequence[str]], hint_names: Iterable[str]) -> list[str]:
+    """Names repeated in row 0 when it would be a header row but for them (else empty)."""
+    if not rows:
+        return []
+    fields = [f.strip() for f in rows[0]]
+    repeated = sorted({f for f in fields if fields.count(f) > 1})
+    if not repeated or not all(fields) or any(map(_is_number, fields)):
+        return []
+    body = [r for r in rows[1:] if len(r) == len(fields)]
+    numeric = any(all(r[j].strip() and _is_number(r[j]) for r in body) for j in range(len(fields)))
+    return repeated if (body and numeric) or any(n in fields for n in hint_names) else []
+
+
 def looks_like_header(rows: Sequence[Sequence[str]]) -> bool:
     """True when row 0 has distinct non-numeric names and some column is numeric in all other rows."""
     if len(rows) < 2 or not _header_like_fields(rows[0]):
@@ -306,6 +319,12 @@ def _first_row_names(
             if len(set(first)) != len(first):
                 raise DatasetError(f"Duplicate column names in the header row of '{source}': {first}")
             return first, header
+        repeated = _duplicated_header(rows, hint_names)
+        if repeated:  # not data: a header row whose names collide
+            raise DatasetError(
+                f"Duplicate column names in the header row of '{source}': {repeated} appear more than "
+                f"once in {first}; give every column a distinct name"
+            )
         return [f"column_{i}" for i in range(len(first))], header
     if names and not header and rows and len(rows[0]) != len(names):
         raise DatasetError(

@@ -203,6 +203,12 @@ def read_header(cfg: AnalysisConfig, uri: str) -> DatasetHeader:
         DatasetError: a file cannot be found or read, or ``headers`` does not fit the data.
         NotSupportedError: the dataset type is not tabular.
     """
+    if cfg.time_series_data_config is not None:  # names from the config; the plan reads no row
+        from .ts_locate import header_names
+
+        return DatasetHeader(columns=header_names(cfg.time_series_data_config, cfg.headers))
+    if cfg.dataset_type.lower() == "application/x-image":
+        return DatasetHeader(columns=())  # images have no columns; they are listed when loaded
     kind = tabular_type(cfg)
     headers = _checked_headers(cfg.headers, "headers")
     label_col = pred_col = None

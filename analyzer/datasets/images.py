@@ -22,38 +22,37 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
 from analyzer import storage
-from analyzer.errors import ConfigError, DatasetError
-from analyzer.extras import require_image_extra
+from analyzer.datasets.model import Dataset
+from analyzer.errors import DatasetError
+from analyzer.explain.images.records import ImageRecord, baseline_for, output_stem, resize_image, white_noise
+from analyzer.extras import require
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "ImageRecord",
+    "baseline_for",
+    "decode_image",
+    "image_baseline",
+    "image_dataset",
+    "is_image_name",
+    "iter_images",
+    "list_images",
+    "load_baseline_image",
+    "load_images",
+    "output_stem",
+    "resize_image",
+    "white_noise",
+]
 
 log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
-
-
-@dataclass(frozen=True)
-class ImageRecord:
-    """One input image: ``name`` (relative path), where it came from, and its RGB pixels (H, W, 3) uint8."""
-
-    name: str
-    uri: str
-    array: np.ndarray
-
-    @property
-    def stem(self) -> str:
-        """The name used in output file names: relative path without extension, ``/`` → ``_``."""
-        return output_stem(self.name)
-
-
-def output_stem(name: str) -> str:
-    """``cats/001.png`` → ``cats_001``; ``064.elephant-101_064_0003.jpg`` → ``064.elephant-101_064_0003``."""
-    path = PurePosixPath(name)
-    return str(path.with_suffix("")).replace("/", "_")
+_FEATURE = "Image explanations (dataset_type application/x-image)"
 
 
 def is_image_name(name: str) -> bool:
@@ -63,7 +62,7 @@ def is_image_name(name: str) -> bool:
 
 def decode_image(data: bytes, name: str) -> np.ndarray:
     """Decode JPEG/PNG bytes into an (H, W, 3) uint8 RGB array; :class:`DatasetError` names ``name``."""
-    require_image_extra()
+    require("image", _FEATURE)
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -115,7 +114,7 @@ def list_images(uri: str | Path) -> list[tuple[str, str]]:
 
 def iter_images(uri: str | Path, names: Sequence[str] | None = None) -> Iterator[ImageRecord]:
     """Decode the images at ``uri`` one at a time, in name order (only ``names`` when given)."""
-    require_image_extra()
+    require("image", _FEATURE)
     listed = list_images(uri)
     if names is not None:
         wanted = set(names)
@@ -134,7 +133,7 @@ def load_images(uri: str | Path, names: Sequence[str] | None = None) -> list[Ima
 
 def load_baseline_image(uri: str | Path) -> np.ndarray:
     """The ``methods.shap.baseline`` mask image (a file or ``s3://`` URI) as (H, W, 3) uint8."""
-    require_image_extra()
+    require("image", _FEATURE)
     uri = str(uri)
     try:
         data = storage.read_bytes(uri)
@@ -146,45 +145,19 @@ def load_baseline_image(uri: str | Path) -> np.ndarray:
         raise DatasetError(f"methods.shap.baseline: {exc}") from None
 
 
-def image_baseline(baseline: object) -> np.ndarray | None:
-    """The mask image ``methods.shap.baseline`` names (a file or S3 URI), or None for white noise.
+def image_baseline(uri: str | None) -> np.ndarray | None:
+    """The mask image at ``uri`` (``methods.shap.baseline``, a file or S3 URI), or None for white noise."""
+    return None if uri is None else load_baseline_image(uri)
 
-    Raises :class:`ConfigError` for the tabular forms (rows, objects), which images cannot use.
+
+def image_dataset(uri: str) -> Dataset:
+    """The image dataset at ``uri`` as a :class:`Dataset`: one row per image (column ``image``: its name).
+
+    Only the names are read here; :func:`iter_images` decodes the pixels one image at a time
+    while they are explained. Raises :class:`DatasetError` when ``uri`` holds no image.
     """
-    if baseline is None:
-        return None
-    if not isinstance(baseline, str):
-        raise ConfigError(
-            "methods.shap.baseline: for dataset_type application/x-image give the S3 URI (or path) of a "
-            f"mask image, not {type(baseline).__name__}; leave it out for Clarify's white-noise baseline"
-        )
-    return load_baseline_image(baseline)
+    import pandas as pd
 
-
-def resize_image(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """``image`` resized to (height, width) with Pillow's bicubic filter (a copy when already that size)."""
-    if image.shape[:2] == (height, width):
-        return image.copy()
-    require_image_extra()
-    from PIL import Image
-
-    resized = Image.fromarray(image).resize((width, height), Image.Resampling.BICUBIC)
-    return np.asarray(resized, dtype=np.uint8).copy()
-
-
-def white_noise(height: int, width: int, seed: int | None = None) -> np.ndarray:
-    """Clarify's default baseline: uniform random RGB pixels (H, W, 3) uint8.
-
-    The noise is drawn from ``numpy.random.default_rng(seed)`` (seed 0 when ``seed`` is None)
-    so that a job's heat maps are reproducible.
-    """
-    rng = np.random.default_rng(0 if seed is None else seed)
-    return rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
-
-
-def baseline_for(image: np.ndarray, baseline: np.ndarray | None, seed: int | None = None) -> np.ndarray:
-    """The baseline pixels for ``image``: the given mask image resized to it, else white noise."""
-    height, width = image.shape[:2]
-    if baseline is None:
-        return white_noise(height, width, seed)
-    return resize_image(baseline, height, width)
+    names = [name for _, name in list_images(uri)]
+    log.info("Found %d image(s) at %s", len(names), uri)
+    return Dataset(frame=pd.DataFrame({"image": names}), feature_names=[], uri=uri)

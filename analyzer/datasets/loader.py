@@ -118,7 +118,15 @@ def load_planned(plan: DatasetPlan) -> Dataset:
 
     Raises :class:`DatasetError` naming the file, record or join that could not be used.
     """
+    if plan.time_series is not None:  # time_series_data_config: items, not a table
+        from .time_series import load_planned_series
+
+        return load_planned_series(plan)
     log.info("Dataset type: %s uri: %s", plan.dataset_type, plan.uri)
+    if plan.dataset_type == "application/x-image":
+        from .images import image_dataset
+
+        return image_dataset(plan.uri)
     log.info("Loading dataset...")
     frame = _read_main(plan)
     if frame.empty:

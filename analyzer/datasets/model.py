@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,10 @@ class ChunkSource(Protocol):
         ...
 
 
+if TYPE_CHECKING:  # pragma: no cover
+    from analyzer.explain.asv_game import TimeSeriesDataset
+
+
 @dataclass
 class Dataset:
     """A tabular dataset with its roles resolved to column names of :attr:`frame`.
@@ -46,6 +50,8 @@ class Dataset:
     uri: str = ""
     #: Set when the rows are not loaded but read in chunks (``frame`` then has no rows).
     source: ChunkSource | None = None
+    #: The items of a time-series dataset (``frame`` then holds one row per item and time step).
+    series: TimeSeriesDataset | None = None
 
     @property
     def n_rows(self) -> int:

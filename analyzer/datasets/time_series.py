@@ -33,79 +33,52 @@ explanations"):
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from analyzer.errors import ConfigError, DatasetError
+from analyzer.explain.asv_game import SeriesItem, TimeSeriesDataset
 
 from .csv_format import read_csv_parts
 from .ts_locate import Locator, compile_locator, locator_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from analyzer.config import TimeSeriesDataConfig
+    from analyzer.datasets.model import Dataset
+    from analyzer.plan.model import DatasetPlan
+    from analyzer.plan.time_series import TimeSeriesDataPlan
+
+    #: ``time_series_data_config`` as configured, or as planned (same attribute names).
+    TimeSeriesFields: TypeAlias = TimeSeriesDataConfig | TimeSeriesDataPlan
 
 __all__ = [
     "SeriesItem",
     "TimeSeriesDataset",
+    "load_planned_series",
     "load_time_series",
     "parse_time_series",
     "time_series_names",
 ]
 
 KEY = "time_series_data_config"
+log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class SeriesItem:
-    """One item's series, ready to explain.
-
-    Attributes:
-        item_id: The id as it appears in the data (string or number).
-        timestamps: One original timestamp value per time step, in time order; step ``t`` of
-            every series has timestamp ``timestamps[t]``.
-        target: Target values (float64, NaN for null), trailing nulls removed.
-        related: One array per related series, same convention (may be longer than ``target``).
-        static: Static covariate values as in the data.
-    """
-
-    item_id: Any
-    timestamps: tuple[Any, ...]
-    target: np.ndarray
-    related: tuple[np.ndarray, ...]
-    static: tuple[Any, ...]
-
-    @property
-    def n_steps(self) -> int:
-        """Time steps covered by the target and related series."""
-        return max([len(self.target), *(len(r) for r in self.related)])
-
-
-@dataclass(frozen=True)
-class TimeSeriesDataset:
-    """Every item of a time-series dataset plus the feature names used in the outputs."""
-
-    items: tuple[SeriesItem, ...]
-    item_id_name: str
-    timestamp_name: str
-    target_name: str
-    related_names: tuple[str, ...]
-    static_names: tuple[str, ...]
-
-
-def time_series_names(ts: TimeSeriesDataConfig, headers: Sequence[str] | None) -> list[str]:
+def time_series_names(ts: TimeSeriesFields, headers: Sequence[str] | None) -> list[str]:
     """Names of item id, timestamp, target, related... and static... in that order.
 
     ``headers`` (the SDK asks for exactly this order) when given, else names derived from the
     locators. Raises :class:`ConfigError` when ``headers`` has the wrong length.
     """
-    locators: list[str | int] = [ts.item_id, ts.timestamp, ts.target_time_series]
-    locators += list(ts.related_time_series or []) + list(ts.static_covariates or [])
+    related: Sequence[str | int] = ts.related_time_series or ()
+    static: Sequence[str | int] = ts.static_covariates or ()
+    locators: list[str | int] = [ts.item_id, ts.timestamp, ts.target_time_series, *related, *static]
     if headers is None:
         return [locator_name(v) for v in locators]
     if len(headers) != len(locators):
@@ -382,7 +355,7 @@ def _build_items(cols: _Columns, names: list[str]) -> list[SeriesItem]:
 
 
 def parse_time_series(
-    parts: Sequence[tuple[str, bytes]], ts: TimeSeriesDataConfig, headers: Sequence[str] | None
+    parts: Sequence[tuple[str, bytes]], ts: TimeSeriesFields, headers: Sequence[str] | None
 ) -> TimeSeriesDataset:
     """Read ``(source, bytes)`` parts into a :class:`TimeSeriesDataset` (pure; no I/O).
 
@@ -393,8 +366,8 @@ def parse_time_series(
             the message names the file, the item and the field.
     """
     names = time_series_names(ts, headers)
-    related = list(ts.related_time_series or [])
-    static = list(ts.static_covariates or [])
+    related: Sequence[str | int] = ts.related_time_series or ()
+    static: Sequence[str | int] = ts.static_covariates or ()
     specs: list[tuple[str | int, str]] = [
         (ts.item_id, f"{KEY}.item_id"),
         (ts.timestamp, f"{KEY}.timestamp"),
@@ -440,3 +413,57 @@ def load_time_series(
     if not parts:
         raise DatasetError(f"Dataset is empty: no data files at '{data_uri}'")
     return parse_time_series(parts, ts, headers)
+
+
+def load_planned_series(plan: DatasetPlan) -> Dataset:
+    """Load the time-series dataset of a plan: items in :attr:`Dataset.series`, one frame row per step.
+
+    Besides the checks of :func:`parse_time_series`, every item with static covariates must
+    have a static-covariate baseline when they are players (``static_baseline_ids``), so a
+    missing one is found here, before any endpoint starts.
+    """
+    from .loader import read_parts
+    from .model import Dataset
+
+    ts = plan.time_series
+    assert ts is not None, "load_planned_series needs a time-series dataset plan"
+    log.info("Dataset type: %s uri: %s", plan.dataset_type, plan.uri)
+    log.info("Loading dataset...")
+    parts = read_parts(plan.uri)
+    if not parts:
+        raise DatasetError(f"Dataset is empty: no data files at '{plan.uri}'")
+    series = parse_time_series(parts, ts, ts.names)
+    if ts.static_baseline_ids is not None:
+        ids = ts.static_baseline_ids
+        missing = [it.item_id for it in series.items if it.static and str(it.item_id) not in ids]
+        if missing:
+            raise ConfigError(
+                "methods.asymmetric_shapley_value.baseline.static_covariates: no baseline for item "
+                f"{_short(missing[0])}"
+                + (f" (and {len(missing) - 1} more items)" if len(missing) > 1 else "")
+                + "; predictor.record_template sends $static_covariates, so give one baseline value per "
+                "static covariate for every item id"
+            )
+    frame = _steps_frame(series)
+    log.info(
+        "Loaded %d time series items (%d time steps) from %s", len(series.items), len(frame), plan.uri
+    )
+    return Dataset(frame=frame, feature_names=list(ts.names[2:]), uri=plan.uri, series=series)
+
+
+def _steps_frame(series: TimeSeriesDataset) -> pd.DataFrame:
+    """One row per item and time step: item id, timestamp, target, related..., static... columns."""
+    ids: list[Any] = []
+    stamps: list[Any] = []
+    values: dict[str, list[Any]] = {
+        name: [] for name in (series.target_name, *series.related_names, *series.static_names)
+    }
+    for item in series.items:
+        n = len(item.timestamps)
+        ids += [item.item_id] * n
+        stamps += list(item.timestamps)
+        for name, arr in zip((series.target_name, *series.related_names), (item.target, *item.related)):
+            values[name] += arr.tolist() + [math.nan] * (n - len(arr))
+        for name, value in zip(series.static_names, item.static):
+            values[name] += [value] * n
+    return pd.DataFrame({series.item_id_name: ids, series.timestamp_name: stamps, **values})

@@ -16,14 +16,18 @@ Pure functions, no I/O.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import jmespath
 from jmespath import visitor
 
 from analyzer.errors import ConfigError
 
-__all__ = ["Locator", "compile_locator", "locator_name"]
+if TYPE_CHECKING:  # pragma: no cover
+    from analyzer.config import TimeSeriesDataConfig
+
+__all__ = ["Locator", "compile_locator", "header_names", "locator_name"]
 
 _LAST_NAME = re.compile(r'"((?:[^"\\]|\\.)*)"|([A-Za-z_][A-Za-z0-9_]*)')
 
@@ -119,3 +123,17 @@ def locator_name(value: str | int) -> str:
         return value
     quoted, plain = matches[-1]
     return plain or quoted
+
+
+def header_names(ts: TimeSeriesDataConfig, headers: Sequence[str] | None) -> tuple[str, ...]:
+    """Item id, timestamp, target, related... and static... names: ``headers``, else from the locators.
+
+    Lenient: a ``headers`` list of the wrong length is a config problem reported by the config
+    checks; the locator names are used then.
+    """
+    related: Sequence[str | int] = ts.related_time_series or ()
+    static: Sequence[str | int] = ts.static_covariates or ()
+    locators: list[str | int] = [ts.item_id, ts.timestamp, ts.target_time_series, *related, *static]
+    if headers is not None and len(headers) == len(locators):
+        return tuple(str(h) for h in headers)
+    return tuple(locator_name(v) for v in locators)

@@ -14,9 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from analyzer.datasets.time_series import SeriesItem
-from analyzer.errors import ConfigError
-
 __all__ = [
     "DIRECTIONS",
     "ESTIMATORS",
@@ -27,6 +24,8 @@ __all__ = [
     "ForecastFn",
     "ForecastInput",
     "ItemGame",
+    "SeriesItem",
+    "TimeSeriesDataset",
 ]
 
 DIRECTIONS = ("chronological", "anti_chronological", "bidirectional")
@@ -34,7 +33,43 @@ GRANULARITIES = ("timewise", "fine_grained")
 ESTIMATORS = ("auto", "exact", "sampled")
 #: Largest group whose 2^g subsets the exact estimator enumerates.
 MAX_EXACT_GROUP = 16
-KEY = "methods.asymmetric_shapley_value"
+
+
+@dataclass(frozen=True)
+class SeriesItem:
+    """One item's series, ready to explain.
+
+    Attributes:
+        item_id: The id as it appears in the data (string or number).
+        timestamps: One original timestamp value per time step, in time order; step ``t`` of
+            every series has timestamp ``timestamps[t]``.
+        target: Target values (float64, NaN for null), trailing nulls removed.
+        related: One array per related series, same convention (may be longer than ``target``).
+        static: Static covariate values as in the data.
+    """
+
+    item_id: Any
+    timestamps: tuple[Any, ...]
+    target: np.ndarray
+    related: tuple[np.ndarray, ...]
+    static: tuple[Any, ...]
+
+    @property
+    def n_steps(self) -> int:
+        """Time steps covered by the target and related series."""
+        return max([len(self.target), *(len(r) for r in self.related)])
+
+
+@dataclass(frozen=True)
+class TimeSeriesDataset:
+    """Every item of a time-series dataset plus the feature names used in the outputs."""
+
+    items: tuple[SeriesItem, ...]
+    item_id_name: str
+    timestamp_name: str
+    target_name: str
+    related_names: tuple[str, ...]
+    static_names: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -65,30 +100,21 @@ class AsvSpec:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        # The plan (analyzer.plan.time_series_build) checked the config; these are invariants.
         if self.direction not in DIRECTIONS:
-            raise ConfigError(
-                f"{KEY}.direction: Please provide a valid explanation direction from: {', '.join(DIRECTIONS)}"
-            )
+            raise ValueError(f"direction must be one of {DIRECTIONS}, got {self.direction!r}")
         if self.granularity not in GRANULARITIES:
-            raise ConfigError(
-                f"{KEY}.granularity: Please provide a valid granularity from: {', '.join(GRANULARITIES)}"
-            )
+            raise ValueError(f"granularity must be one of {GRANULARITIES}, got {self.granularity!r}")
         if self.granularity == "fine_grained":
             if self.direction != "chronological":
-                raise ConfigError(
-                    f"{KEY}: {self.direction} and {self.granularity} granularity are not supported together."
-                )
+                raise ValueError(f"fine_grained explanations are chronological only, got {self.direction!r}")
             if not isinstance(self.num_samples, int) or self.num_samples < 1:
-                raise ConfigError(f"{KEY}.num_samples: Please provide an integer for ``num_samples``.")
+                raise ValueError(f"fine_grained needs num_samples >= 1, got {self.num_samples!r}")
         elif self.num_samples:
-            raise ConfigError(
-                f"{KEY}.num_samples: ``num_samples`` is only used for fine-grained explanations."
-            )
+            raise ValueError("num_samples is only used for fine_grained explanations")
         for key in ("target_baseline", "related_baseline"):
             if getattr(self, key) not in ("zero", "mean"):
-                raise ConfigError(
-                    f"{KEY}.baseline: {key} must be 'zero' or 'mean', got {getattr(self, key)!r}"
-                )
+                raise ValueError(f"{key} must be 'zero' or 'mean', got {getattr(self, key)!r}")
         if self.estimator not in ESTIMATORS:
             raise ValueError(f"estimator must be one of {ESTIMATORS}, got {self.estimator!r}")
 
@@ -126,8 +152,7 @@ class ItemGame:
 
     @classmethod
     def build(cls, item: SeriesItem, spec: AsvSpec) -> ItemGame:
-        """Baselines and cell layout of ``item`` under ``spec`` (raises ConfigError for a missing
-        static baseline)."""
+        """Baselines and cell layout of ``item`` under ``spec``."""
         related_base = None
         if spec.uses_related and item.related:
             related_base = tuple(_fill(spec.related_baseline, r) for r in item.related)
@@ -165,19 +190,15 @@ class ItemGame:
 
 
 def _static_baseline(item: SeriesItem, spec: AsvSpec) -> tuple[Any, ...]:
+    """The item's static-covariate baseline (the plan and the loader made sure there is one)."""
     table = spec.static_baseline or {}
     values = table.get(str(item.item_id), table.get(item.item_id))
-    key = f"{KEY}.baseline.static_covariates"
     if values is None:
-        raise ConfigError(
-            f"{key}: no baseline for item {item.item_id!r}; the request carries static covariates, so give "
-            f"one baseline value per static covariate for every item id (e.g. {{{str(item.item_id)!r}: "
-            f"{[0] * len(item.static)}}})"
-        )
+        raise ValueError(f"no static-covariate baseline for item {item.item_id!r}")
     if len(values) != len(item.static):
-        raise ConfigError(
-            f"{key}: Length of baseline entry for {item.item_id} does not match number of static covariate "
-            f"columns. Please ensure every covariate has a baseline value for every item id."
+        raise ValueError(
+            f"the static-covariate baseline of item {item.item_id!r} has {len(values)} values for "
+            f"{len(item.static)} static covariates"
         )
     return tuple(values)
 

@@ -1,4 +1,6 @@
-"""Time-series outputs: the ``explanations.asymmetric_shapley_value`` section and ``out.jsonl``.
+"""Time-series outputs: the ``explanations.asymmetric_shapley_value`` section and ``out.jsonl`` lines.
+
+Pure formatting; :func:`analyzer.output_time_series.write_asv_outputs` writes the file.
 
 Shapes from the real 2024 Clarify runs (CC §3.8, next-capabilities §3.2):
 
@@ -16,18 +18,13 @@ Shapes from the real 2024 Clarify runs (CC §3.8, next-capabilities §3.2):
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 from pathlib import Path
 from typing import Any
 
 from analyzer.explain.asymmetric_shapley import AsvResult, ItemAttribution
-from analyzer.output import atomic_open
 
-__all__ = ["ASV_DIR", "OUT_FILE", "asv_section", "item_line", "results_subdir", "write_asv_outputs"]
-
-log = logging.getLogger(__name__)
+__all__ = ["ASV_DIR", "OUT_FILE", "asv_section", "item_line", "results_subdir"]
 
 ASV_DIR = "asymmetric_shapley_value"
 OUT_FILE = "out.jsonl"
@@ -67,16 +64,3 @@ def item_line(item: ItemAttribution) -> dict[str, Any]:
             doc["timestamp"] = entry.timestamp
         explanations.append(doc)
     return {"explanations": explanations, "item_id": item.item_id, "offset": item.offset.tolist()}
-
-
-def write_asv_outputs(output_dir: str | os.PathLike[str], result: AsvResult) -> Path:
-    """Write ``<output_dir>/asymmetric_shapley_value/<granularity>_<direction>/out.jsonl`` atomically.
-
-    Returns the file's path and logs Clarify's line ``Wrote <n> lines to <path>``.
-    """
-    path = Path(output_dir) / results_subdir(result.granularity, result.direction) / OUT_FILE
-    with atomic_open(path, "w", encoding="utf-8", newline="\n") as f:
-        for item in result.items:
-            f.write(json.dumps(item_line(item), allow_nan=False) + "\n")
-    log.info("Wrote %d lines to %s", len(result.items), path)
-    return path

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analyzer.errors import ConfigError
-from analyzer.explain.asv_game import KEY, MAX_EXACT_GROUP, AsvSpec, ItemGame
+from analyzer.explain.asv_game import MAX_EXACT_GROUP, AsvSpec, ItemGame
 
 __all__ = ["CoalitionPlan", "plan_item"]
 
@@ -40,7 +39,9 @@ class CoalitionPlan:
         self.n_rows += len(block)
         return start
 
-    def contribute(self, player: np.ndarray, plus: np.ndarray, minus: np.ndarray, weight: np.ndarray) -> None:
+    def contribute(
+        self, player: np.ndarray, plus: np.ndarray, minus: np.ndarray, weight: np.ndarray | float
+    ) -> None:
         self.player.append(np.asarray(player, dtype=np.intp).ravel())
         self.plus.append(np.asarray(plus, dtype=np.intp).ravel())
         self.minus.append(np.asarray(minus, dtype=np.intp).ravel())
@@ -78,8 +79,8 @@ def _subset_bits(g: int) -> np.ndarray:
 def _plan_exact_group(plan: CoalitionPlan, prefix: np.ndarray, group: np.ndarray, w: float) -> None:
     g = len(group)
     if g > MAX_EXACT_GROUP:
-        raise ConfigError(
-            f"{KEY}: a group of {g} players is too large to enumerate exactly (at most {MAX_EXACT_GROUP}); "
+        raise ValueError(
+            f"a group of {g} players is too large to enumerate exactly (at most {MAX_EXACT_GROUP}); "
             "use the sampled estimator"
         )
     bits = _subset_bits(g)

@@ -51,7 +51,6 @@ from typing import Any
 
 import numpy as np
 
-from analyzer.datasets.time_series import TimeSeriesDataset
 from analyzer.errors import ModelError
 from analyzer.explain.asv_game import (
     DIRECTIONS,
@@ -62,6 +61,7 @@ from analyzer.explain.asv_game import (
     ForecastFn,
     ForecastInput,
     ItemGame,
+    TimeSeriesDataset,
 )
 from analyzer.explain.asv_plan import CoalitionPlan, plan_item
 
@@ -226,7 +226,6 @@ def explain_time_series(
         One :class:`ItemAttribution` per item, in dataset order.
 
     Raises:
-        ConfigError: a static-covariate baseline is missing or has the wrong length.
         ModelError: the forecasts have inconsistent shapes or are not finite.
     """
     results: list[ItemAttribution] = []

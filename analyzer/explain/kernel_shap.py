@@ -17,7 +17,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from analyzer.errors import ModelError
 from analyzer.explain.plan import CoalitionPlan, clarify_plan, leverage_plan
@@ -37,6 +36,7 @@ from analyzer.explain.synthetic import (
     player_columns_mask,
     varying_players,
 )
+from analyzer.explain.threads import one_blas_thread
 from analyzer.plan.defaults import SHAP_ESTIMATORS
 
 logger = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ def kernel_shap(
     if estimator not in ESTIMATORS:
         raise ValueError(f"unknown SHAP estimator {estimator!r}; choose one of {', '.join(ESTIMATORS)}")
     # One BLAS thread: the solves are tiny, and threaded BLAS on shared cores is far slower.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         return _kernel_shap(
             records,
             baseline,

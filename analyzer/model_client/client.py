@@ -23,8 +23,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from analyzer import settings as env_settings
 from analyzer.endpoint import EndpointHandle
-from analyzer.errors import ModelError, PlatformError
+from analyzer.errors import JobStopped, ModelError, PlatformError
 from analyzer.model_client.labels import pick_labels, scores_to_labels
 from analyzer.model_client.parse import (
     ResponseFormatError,
@@ -205,6 +206,9 @@ class ModelClient:
         self.max_backoff = settings.max_backoff
         self.time_budget = settings.time_budget if settings.time_budget else self.request_timeout / 4
         self.max_rows_per_request = settings.max_rows_per_request
+        self.deadline = settings.deadline
+        self._deadline_at = time.monotonic() + settings.deadline if settings.deadline else None
+        self._stall_since: float | None = None  # first timeout with no answer since
         self.use_fast_path = settings.use_fast_path
         self.stats = ClientStats()
         self._template: RowEncoder | None = encoder
@@ -263,7 +267,34 @@ class ModelClient:
                 f"The model endpoint returned different numbers of scores per record across "
                 f"requests: {sorted(widths)}"
             )
-        return np.concatenate(parts, axis=0)
+        scores = np.concatenate(parts, axis=0)
+        self._check_finite(rows, scores)
+        return scores
+
+    def _check_finite(self, rows: np.ndarray, values: np.ndarray, shown_values: Any = None) -> None:
+        """Raise :class:`ModelError` naming the rows whose predictions are NaN, null or infinite.
+
+        Never let one through: a NaN score would count as label 0 in bias metrics and give
+        blank rows in ``out.csv``.
+        """
+        if values.dtype.kind not in "fc":
+            return
+        finite = np.isfinite(values) if values.ndim == 1 else np.isfinite(values).all(axis=1)
+        if finite.all():
+            return
+        bad = np.flatnonzero(~finite)
+        first = int(bad[0])
+        shown = ", ".join(str(int(i)) for i in bad[:10]) + (", ..." if len(bad) > 10 else "")
+        row = np.asarray(rows[first]).tolist()
+        features = ", ".join(f"{n}={v!r}" for n, v in zip(self.feature_names, row, strict=False))
+        got = np.asarray(values[first]).tolist() if shown_values is None else shown_values[first]
+        raise ModelError(
+            f"The model endpoint ({self.transport.description}) returned a non-finite prediction "
+            f"(NaN, null or infinity) for {len(bad)} of {len(values)} record(s): row(s) {shown} "
+            f"(0-based, in the order sent); row {first} ({features}) got {got!r}. A NaN would count "
+            "as label 0 in bias metrics and leave blank SHAP values: fix the model, or remove the "
+            "records it cannot score"
+        )
 
     def predict_labels(
         self, rows: np.ndarray, probability_threshold: float | None = None
@@ -282,7 +313,12 @@ class ModelClient:
             return scores_to_labels(scores, probability_threshold, self.label_headers)
         parts = self._run(rows, "labels")
         labels: list[Any] = [v for p in parts for v in p]
-        return _label_array(labels)
+        missing = [v is None or (isinstance(v, str) and not v.strip()) for v in labels]
+        if any(missing):  # an empty or null label is as unusable as a NaN score
+            self._check_finite(rows, np.array([np.nan if m else 0.0 for m in missing]), labels)
+        array = _label_array(labels)
+        self._check_finite(rows, array)
+        return array
 
     def log_summary(self) -> None:
         """Log Clarify's throughput line for the requests made so far."""
@@ -299,7 +335,8 @@ class ModelClient:
     def close(self) -> None:
         """Stop worker threads and close the transport's connections."""
         if self._pool is not None:
-            self._pool.shutdown(wait=True)
+            # after a failure or a stop, requests still in flight are abandoned, not awaited
+            self._pool.shutdown(wait=not self._abort.is_set(), cancel_futures=True)
             self._pool = None
         self.transport.close()
 
@@ -475,11 +512,12 @@ class ModelClient:
                         redo.extendleft(reversed([(start + a, start + b) for a, b in split.parts]))
                         continue
                     progress.update(stop - start)
-        except BaseException:
+        except BaseException as exc:
             self._abort.set()
             for fut in pending:
                 fut.cancel()
-            wait(pending)
+            if not isinstance(exc, JobStopped | KeyboardInterrupt):
+                wait(pending)  # a stop does not wait for requests in flight (up to the timeout)
             raise
         finally:
             progress.close()
@@ -550,7 +588,10 @@ class ModelClient:
                 "A request of %d records timed out after %g s; prediction batch size is reduced "
                 "to %d.", n, self.request_timeout, half
             )
-            raise _Split([(0, half), (half, n)]) from None
+            # one record first: if even that gets no answer, the endpoint is stalled (fail
+            # now, not after halving down to one record); if it answers, the halves follow
+            parts = [(0, 1), (1, half), (half, n)] if half > 1 else [(0, half), (half, n)]
+            raise _Split(parts) from None
         except _Rejected as exc:
             if fast and exc.reply.status == 406:
                 # advertised on /ping, but this model's answers are not numeric: back to the
@@ -611,6 +652,43 @@ class ModelClient:
             f"Request body starts: {_excerpt(body, 200)}"
         )
 
+    def _request_timeout(self, body: bytes, content_type: str, n: int, now: float) -> float:
+        """The timeout of a request sent ``now``: the request timeout, cut to the deadline."""
+        if self._deadline_at is None:
+            return self.request_timeout
+        remaining = self._deadline_at - now
+        if remaining <= 0:
+            raise ModelError(self._deadline_message(body, content_type, n))
+        return min(self.request_timeout, remaining)
+
+    def _deadline_message(self, body: bytes, content_type: str, n: int) -> str:
+        return self._describe_failure(
+            f"the model calls of this job took longer than the deadline of {self.deadline:g} s "
+            f"(${env_settings.MODEL_DEADLINE.name})", body, content_type, n)
+
+    def _timed_out(self, sent: float, timeout: float, body: bytes, content_type: str, n: int) -> None:
+        """Record a request sent at ``sent`` that got no answer within ``timeout`` seconds.
+
+        Raises :class:`ModelError` when the endpoint is stalled: this one-record request was
+        sent after an earlier request had timed out and nothing has answered since (a timed
+        out batch is split with one record first, so an endpoint that never answers fails
+        the job within about twice the request timeout), or when the job's deadline cut the
+        timeout short.
+        """
+        now = time.monotonic()
+        if self._deadline_at is not None and now >= self._deadline_at - 1e-3:
+            raise ModelError(self._deadline_message(body, content_type, n))
+        with self._lock:
+            stalled = n == 1 and self._stall_since is not None and sent >= self._stall_since
+            if self._stall_since is None:
+                self._stall_since = now
+        if stalled:
+            raise ModelError(self._describe_failure(
+                f"no answer within the request timeout of {timeout:g} s "
+                f"(${env_settings.REQUEST_TIMEOUT.name}), twice in a row with no answer in between: "
+                "the endpoint is stalled, or too slow for this request",
+                body, content_type, n))
+
     def _send(
         self, body: bytes, content_type: str, accept: str, n: int, replica: int
     ) -> tuple[Reply, float]:
@@ -620,6 +698,7 @@ class ModelClient:
             if self._abort.is_set():
                 raise _Aborted()
             t0 = time.monotonic()
+            timeout = self._request_timeout(body, content_type, n, t0)
             reply: Reply | None = None
             failure: str
             unreachable = False
@@ -630,20 +709,23 @@ class ModelClient:
                     accept=accept,
                     custom_attributes=self.custom_attributes,
                     target_model=self.target_model,
-                    timeout=self.request_timeout,
+                    timeout=timeout,
                     replica=replica + attempt,
                 )
             except TransportError as exc:
                 with self._lock:
                     self.stats.requests += 1
-                if exc.timeout and n > 1:
-                    raise _TimedOut() from None
+                if exc.timeout:
+                    self._timed_out(t0, timeout, body, content_type, n)
+                    if n > 1:
+                        raise _TimedOut() from None
                 failure = str(exc)
                 unreachable = exc.unreachable
             else:
                 elapsed = time.monotonic() - t0
                 with self._lock:
                     self.stats.requests += 1
+                    self._stall_since = None  # the endpoint answers
                 if 200 <= reply.status < 300:
                     return reply, elapsed
                 code = reply.headers.get("x-error-code", "")

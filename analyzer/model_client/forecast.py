@@ -37,11 +37,11 @@ from analyzer.errors import ConfigError
 from analyzer.model_client.client import ModelClient
 from analyzer.model_client.parse import ResponseFormatError, decode_text
 from analyzer.model_client.serialize import JSON, JSONLINES
-from analyzer.model_client.transport import Transport
+from analyzer.model_client.transport import HttpTransport, SageMakerRuntimeTransport, Transport
 from analyzer.plan.model import ClientSettings
 
 if TYPE_CHECKING:  # pragma: no cover
-    from analyzer.config import Predictor
+    from analyzer.endpoint import EndpointHandle
     from analyzer.explain.asymmetric_shapley import CoalitionBatch, ItemGame
 
 __all__ = ["ForecastEndpoint", "ForecastRequestEncoder", "ForecastResponseParser"]
@@ -336,30 +336,42 @@ class ForecastEndpoint:
         )
 
     @classmethod
-    def from_predictor(
-        cls, predictor: Predictor, transport: Transport, **client_options: Any
+    def for_plan(
+        cls, transport: Transport, settings: ClientSettings, forecast: str, **client_options: Any
     ) -> ForecastEndpoint:
-        """Build from the ``predictor`` config section (content type defaults to JSON, as the dataset)."""
-        content_template = predictor.content_template
-        if isinstance(content_template, dict):
-            raise ConfigError("predictor.content_template: a mapping is not supported for time series")
-        ts = predictor.time_series_predictor_config
-        if ts is None:
-            raise ConfigError(
-                "predictor.time_series_predictor_config: required for time series explainability: Please "
-                "provide a string JMESPath expression for ``forecast`` to extract the forecast result."
-            )
+        """Build from the plan's client settings and ``time_series_predictor_config.forecast``."""
+        options: dict[str, Any] = {
+            "max_payload_bytes": settings.max_payload_bytes,
+            "request_timeout": settings.request_timeout,
+            "max_retries": settings.max_retries,
+            **client_options,
+        }
         return cls(
             transport,
-            content_type=predictor.content_type or JSON,
-            accept_type=predictor.accept_type,
-            content_template=content_template,
-            record_template=predictor.record_template,
-            forecast=ts.forecast,
-            custom_attributes=predictor.custom_attributes,
-            target_model=predictor.target_model,
-            **client_options,
+            content_type=settings.content_type,
+            accept_type=settings.accept_type,
+            content_template=settings.content_template,
+            record_template=settings.record_template,
+            forecast=forecast,
+            custom_attributes=settings.custom_attributes,
+            target_model=settings.target_model,
+            **options,
         )
+
+    @classmethod
+    def for_endpoint(
+        cls, endpoint: EndpointHandle, settings: ClientSettings, forecast: str
+    ) -> ForecastEndpoint:
+        """Build for an :class:`~analyzer.endpoint.EndpointHandle` (HTTP URLs or a SageMaker endpoint)."""
+        transport: Transport
+        if endpoint.urls:
+            transport = HttpTransport(list(endpoint.urls))
+        else:
+            assert endpoint.endpoint_name is not None  # EndpointHandle guarantees one of the two
+            transport = SageMakerRuntimeTransport(
+                endpoint.endpoint_name, region=endpoint.region, read_timeout=settings.request_timeout
+            )
+        return cls.for_plan(transport, settings, forecast)
 
     @property
     def uses_related(self) -> bool:

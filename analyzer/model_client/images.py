@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from analyzer.errors import ModelError
-from analyzer.extras import require_image_extra
+from analyzer.extras import require
 from analyzer.model_client.client import ModelClient, RowSource
 from analyzer.model_client.parse import ResponseFormatError, decode_text
 from analyzer.model_client.serialize import JSON, JSONLINES, NPY
@@ -47,7 +47,7 @@ DETECTIONS = "detections"
 
 def encode_image(image: np.ndarray, content_type: str) -> bytes:
     """One (H, W, 3) uint8 image as JPEG or PNG bytes (Pillow defaults)."""
-    require_image_extra()
+    require("image")
     from PIL import Image
 
     buffer = io.BytesIO()
@@ -129,7 +129,7 @@ class ImageModelClient(ModelClient):
         """``settings`` as resolved by the analysis plan; or, without it, the request and
         response types plus any other :class:`ClientSettings` field as keywords (tests,
         benchmarks, examples)."""
-        require_image_extra("Image requests (image/jpeg, image/png)")
+        require("image", "Image requests (image/jpeg, image/png, application/x-npy)")
         if settings is None:
             settings = ClientSettings(
                 content_type=(content_type or JPEG).lower(), accept_type=accept_type or JSON, **options

@@ -28,6 +28,7 @@ from analyzer.plan.model import (
     SideDatasetPlan,
     UriBaseline,
 )
+from analyzer.plan.time_series import TimeSeriesDataPlan, TimeSeriesJob
 
 __all__ = [
     "AnalysisJob",
@@ -45,5 +46,7 @@ __all__ = [
     "ReportPlan",
     "ShapJob",
     "SideDatasetPlan",
+    "TimeSeriesDataPlan",
+    "TimeSeriesJob",
     "UriBaseline",
 ]

@@ -23,6 +23,7 @@ from analyzer.datasets.header import DatasetHeader
 from analyzer.errors import ConfigError, DatasetError, NotSupportedError
 from analyzer.plan import defaults
 from analyzer.plan.dataset import plan_dataset
+from analyzer.plan.images import is_image_job, plan_image_job
 from analyzer.plan.model import (
     AnalysisJob,
     AnalysisPlan,
@@ -42,6 +43,7 @@ from analyzer.plan.model import (
     ShapJob,
     UriBaseline,
 )
+from analyzer.plan.text import plan_text_job
 
 if TYPE_CHECKING:  # pragma: no cover
     from analyzer.config import AnalysisConfig, Predictor
@@ -58,6 +60,11 @@ class PlanOptions:
 
     shap_estimator: str = defaults.DEFAULT_SHAP_ESTIMATOR
     report_tolerance: float = defaults.DEFAULT_REPORT_TOLERANCE
+    #: Deadlines of model calls (``CLARIFY_RUNNER_REQUEST_TIMEOUT``, ``_MAX_RETRIES``,
+    #: ``_MODEL_DEADLINE``; the job reads them from :mod:`analyzer.settings`).
+    request_timeout: float = defaults.DEFAULT_REQUEST_TIMEOUT
+    max_retries: int = defaults.DEFAULT_MAX_RETRIES
+    model_deadline: float | None = defaults.DEFAULT_MODEL_DEADLINE
 
 
 class _Problems:
@@ -108,11 +115,16 @@ def _plan(
     cfg: AnalysisConfig, header: DatasetHeader, data_uri: str, options: PlanOptions
 ) -> tuple[AnalysisPlan | None, _Problems]:
     problems = _Problems()
+    if cfg.time_series_data_config is not None:  # its own job kind: analyzer.plan.time_series_build
+        from analyzer.plan.time_series_build import plan_time_series
+
+        ts_plan = plan_time_series(cfg, data_uri, problems.config, report_tolerance=options.report_tolerance)
+        return ts_plan, problems
     dataset, dataset_problems = plan_dataset(cfg, header, data_uri)
     problems.dataset += dataset_problems
     if dataset is None:
         return None, problems  # no feature column known: nothing else can be checked
-    model = _model_plan(cfg, dataset, problems)
+    model = _model_plan(cfg, dataset, problems, options)
     label_headers = model.client.label_headers if model is not None else None
     jobs: list[AnalysisJob] = []
     for stage in ("post_training", "pre_training"):
@@ -120,11 +132,16 @@ def _plan(
         if bias is not None:
             jobs.append(bias)
     shap = _shap_job(cfg, dataset, options, label_headers, problems)
-    if shap is not None:
+    if shap is not None and cfg.methods.shap is not None and cfg.methods.shap.text_config is not None:
+        jobs.append(plan_text_job(cfg, shap, dataset, problems.config))
+    elif shap is not None:
         jobs.append(shap)
     pdp = _pdp_job(cfg, dataset, label_headers, problems)
     if pdp is not None:
         jobs.append(pdp)
+    if is_image_job(cfg):  # methods.shap on images: replaces the tabular SHAP job
+        image_job = plan_image_job(cfg, model.client if model is not None else None, problems.config)
+        jobs[:] = [j for j in jobs if not isinstance(j, ShapJob)] + ([image_job] if image_job else [])
     report = None
     if cfg.methods.report is not None:
         report = ReportPlan(
@@ -310,7 +327,9 @@ def _template_refs(template: str) -> list[str]:
     return refs
 
 
-def _model_plan(cfg: AnalysisConfig, dataset: DatasetPlan, problems: _Problems) -> ModelPlan | None:
+def _model_plan(
+    cfg: AnalysisConfig, dataset: DatasetPlan, problems: _Problems, options: PlanOptions
+) -> ModelPlan | None:
     p = cfg.predictor
     if p is None:
         return None
@@ -320,7 +339,7 @@ def _model_plan(cfg: AnalysisConfig, dataset: DatasetPlan, problems: _Problems) 
     if content_type is None or accept_type is None:
         return None  # reported by the config checks (content_type required for this dataset_type)
     needs_model = cfg.needs_predictor()
-    if needs_model and content_type not in _CLIENT_CONTENT_TYPES:
+    if needs_model and content_type not in _CLIENT_CONTENT_TYPES and not is_image_job(cfg):
         raise NotSupportedError(
             f"predictor.content_type {content_type!r} is not supported for tabular data; "
             f"use one of {', '.join(_CLIENT_CONTENT_TYPES)}"
@@ -349,6 +368,9 @@ def _model_plan(cfg: AnalysisConfig, dataset: DatasetPlan, problems: _Problems) 
         label_headers=tuple(p.label_headers) if p.label_headers is not None else None,
         custom_attributes=p.custom_attributes,
         target_model=p.target_model,
+        request_timeout=options.request_timeout,
+        max_retries=options.max_retries,
+        deadline=options.model_deadline,
     )
     return ModelPlan(target=_target(p), client=client)
 

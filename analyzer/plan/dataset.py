@@ -29,6 +29,7 @@ from analyzer.datasets.columns import (
 from analyzer.datasets.header import DatasetHeader, config_hint_names, tabular_type
 from analyzer.datasets.json_format import DATA_MUST_CONTAIN_FEATURES
 from analyzer.plan.defaults import DEFAULT_PREDICTED_LABEL_NAME
+from analyzer.plan.images import image_dataset_plan, is_image_job
 from analyzer.plan.model import ColumnKey, DatasetPlan, SideDatasetPlan
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -191,6 +192,8 @@ def plan_dataset(
     With problems, ``plan`` is what could still be resolved (so that the jobs can be checked
     too), or ``None`` when no feature column is known; it must not be executed.
     """
+    if is_image_job(cfg):
+        return image_dataset_plan(cfg, uri), []  # images have no columns
     kind = tabular_type(cfg)
     r = _Resolver(cfg, header)
     label = r.label()

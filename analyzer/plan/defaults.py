@@ -43,6 +43,9 @@ DEFAULT_MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 DEFAULT_REQUEST_TIMEOUT = 60.0
 #: Retries of one request after a connection error, a timeout, 429 or 5xx.
 DEFAULT_MAX_RETRIES = 5
+#: Seconds all model calls of one job may take together (SageMaker's default
+#: ``MaxRuntimeInSeconds`` of a processing job).
+DEFAULT_MODEL_DEADLINE = 86400.0
 #: First and largest wait between retries, in seconds.
 DEFAULT_RETRY_BACKOFF = 0.2
 DEFAULT_MAX_BACKOFF = 10.0

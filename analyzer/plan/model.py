@@ -27,6 +27,9 @@ from analyzer.plan.defaults import (
     DEFAULT_RETRY_BACKOFF,
     default_accept_type,
 )
+from analyzer.plan.images import ImageShapJob
+from analyzer.plan.text import TextShapJob
+from analyzer.plan.time_series import TimeSeriesDataPlan, TimeSeriesJob
 
 #: A configured column: a name, or a 0-based index.
 ColumnKey = str | int
@@ -83,6 +86,8 @@ class DatasetPlan:
     group_variable: str | None = None
     predicted_label_dataset: SideDatasetPlan | None = None
     facet_dataset: SideDatasetPlan | None = None
+    #: Set for a time-series dataset (``time_series_data_config``); the loader reads series then.
+    time_series: TimeSeriesDataPlan | None = None
 
 
 @dataclass(frozen=True)
@@ -207,8 +212,8 @@ class PdpJob:
 #: Every kind of job an executor runs. A new kind (text SHAP, image SHAP, asymmetric Shapley
 #: values) is a new frozen dataclass with ``needs_model``, added to this union, built by
 #: :mod:`analyzer.plan.build` and handled by the executors (mypy flags an unhandled kind).
-AnalysisJob = BiasJob | ShapJob | PdpJob
-_Job = TypeVar("_Job", BiasJob, ShapJob, PdpJob)
+AnalysisJob = BiasJob | ShapJob | TextShapJob | ImageShapJob | PdpJob | TimeSeriesJob
+_Job = TypeVar("_Job", BiasJob, ShapJob, TextShapJob, ImageShapJob, PdpJob, TimeSeriesJob)
 
 
 @dataclass(frozen=True)
@@ -237,6 +242,8 @@ class ClientSettings:
     retry_backoff: float = DEFAULT_RETRY_BACKOFF
     max_backoff: float = DEFAULT_MAX_BACKOFF
     time_budget: float | None = None
+    #: Seconds all calls of one client may take together (None: no limit).
+    deadline: float | None = None
     max_rows_per_request: int | None = None
     use_fast_path: bool = True
 

@@ -72,9 +72,9 @@ def item_chart(item: ItemAttribution) -> Figure:
     if static:
         axs = fig.add_subplot(grid[0, 1])
         names = [charts._short(n, 14) for n, _ in static]
-        values = [v for _, v in static]
-        axs.bar(np.arange(len(values)), values, color=charts.NEG_COLOR, width=0.7)
-        axs.set_xticks(np.arange(len(values)), names, rotation=30, ha="right", fontsize=7)
+        static_values = [v for _, v in static]
+        axs.bar(np.arange(len(static_values)), static_values, color=charts.NEG_COLOR, width=0.7)
+        axs.set_xticks(np.arange(len(static_values)), names, rotation=30, ha="right", fontsize=7)
         axs.axhline(0, color="#333333", linewidth=0.8)
         axs.set_title("static", fontsize=8)
         charts._style(axs)

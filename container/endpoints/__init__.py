@@ -80,7 +80,7 @@ def open_shadow_endpoint(
     predictor: EndpointTarget,
     *,
     backend: str = "auto",
-    models_file: Path | None = None,
+    models_file: str | Path | None = None,
     stop_event: threading.Event | None = None,
 ) -> Iterator[EndpointHandle]:
     """Yield an :class:`EndpointHandle` for ``predictor``; tear down what was started on exit.
@@ -90,7 +90,8 @@ def open_shadow_endpoint(
             ``endpoint_name_prefix``, ``initial_instance_count``, ``instance_type``,
             ``accelerator_type``, named as in analysis_config.json's ``predictor``).
         backend: ``auto``, ``docker``, ``subprocess`` or ``sagemaker``.
-        models_file: Local models file for offline use (see :mod:`container.endpoints.models`).
+        models_file: Models file for offline use: a path, an ``s3://`` URI or the JSON text (see
+            :mod:`container.endpoints.models`).
         stop_event: When set, waiting for the endpoint stops (raises :class:`analyzer.errors.JobStopped`).
     """
     from container.endpoints.sagemaker_backend import use_existing_endpoint
@@ -110,6 +111,7 @@ def open_shadow_endpoint(
     name = endpoint_name(model_name, attr(predictor, "endpoint_name_prefix"))
     logger.info("Spinning up shadow endpoint")
     with _open_backend(chosen, name, model_name, predictor, count, models_file, stop_event) as handle:
+        logger.info("Endpoint ready.")
         yield handle
 
 
@@ -120,7 +122,7 @@ def _open_backend(
     model_name: str,
     predictor: EndpointTarget,
     count: int,
-    models_file: Path | None,
+    models_file: str | Path | None,
     stop_event: threading.Event | None,
 ) -> Iterator[EndpointHandle]:
     if chosen == "sagemaker":
@@ -143,11 +145,13 @@ def _open_backend(
         from container.endpoints.docker_backend import open_docker_endpoint
 
         logger.info("Creating endpoint: '%s' (%d Docker container(s))", name, count)
+        logger.info("Using endpoint name: %s", name)
         with open_docker_endpoint(name, spec, count=count, stop_event=stop_event) as handle:
             yield handle
     else:
         from container.endpoints.subprocess_backend import open_subprocess_endpoint
 
         logger.info("Creating endpoint: '%s' (%d local_endpoint process(es))", name, count)
+        logger.info("Using endpoint name: %s", name)
         with open_subprocess_endpoint(name, spec, count=count, stop_event=stop_event) as handle:
             yield handle

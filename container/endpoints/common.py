@@ -10,12 +10,17 @@ from typing import Any
 
 import requests
 
+from analyzer import settings
 from analyzer.errors import ModelError, check_stop
 from analyzer.settings import runner_settings
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["attr", "check_stop", "start_timeout", "wait_for_ping"]
+__all__ = ["LOAD_ERROR_HEADER", "attr", "check_stop", "start_timeout", "wait_for_ping"]
+
+#: ``local_endpoint``'s /ping header when its model failed to load (``local_endpoint.app``;
+#: a test checks the two agree). Its body is the server's own error text.
+LOAD_ERROR_HEADER = "X-Clarify-Runner-Load-Error"
 
 
 def start_timeout() -> float:
@@ -29,6 +34,10 @@ def attr(obj: Any, name: str, default: Any = None) -> Any:
     return default if value is None else value
 
 
+def _tail(text: str, lines: int = 30) -> str:
+    return "\n".join(text.rstrip().splitlines()[-lines:])
+
+
 def wait_for_ping(
     urls: Sequence[str],
     *,
@@ -36,12 +45,15 @@ def wait_for_ping(
     timeout: float | None = None,
     stop_event: threading.Event | None = None,
     alive: Callable[[], str | None] | None = None,
+    logs: Callable[[], str] | None = None,
     interval: float = 0.2,
 ) -> float:
     """Poll ``<url>/ping`` of every URL until each answers 200; return the seconds waited.
 
     ``alive`` returns an error text when the server died (its log, say); that raises
-    :class:`ModelError` at once instead of waiting for the timeout.
+    :class:`ModelError` at once instead of waiting for the timeout. So does a /ping answered
+    with :data:`LOAD_ERROR_HEADER` (a model server reporting its load error; the message is
+    the server's text). ``logs`` gives the server's log for the timeout message.
     """
     timeout = start_timeout() if timeout is None else timeout
     start = time.monotonic()
@@ -56,16 +68,23 @@ def wait_for_ping(
             still = []
             for url in waiting:
                 try:
-                    ok = session.get(url + "/ping", timeout=2).status_code == 200
+                    resp = session.get(url + "/ping", timeout=2)
                 except requests.RequestException:
-                    ok = False
-                if not ok:
+                    still.append(url)
+                    continue
+                if resp.status_code != 200 and resp.headers.get(LOAD_ERROR_HEADER):
+                    raise ModelError(f"{what} failed to start: {resp.text[:2000]}")
+                if resp.status_code != 200:
                     still.append(url)
             waiting = still
             if not waiting:
                 break
             if time.monotonic() - start > timeout:
-                raise ModelError(f"{what} did not answer /ping within {timeout:.0f} seconds")
+                tail = _tail(logs() if logs is not None else "")
+                raise ModelError(
+                    f"{what} did not answer /ping within {timeout:g} seconds "
+                    f"(${settings.ENDPOINT_TIMEOUT.name})" + (f"; its log ends:\n{tail}" if tail else "")
+                )
             if stop_event is not None:
                 stop_event.wait(interval)
             else:

@@ -177,13 +177,23 @@ def open_docker_endpoint(
     name: str, spec: ModelSpec, *, count: int = 1, stop_event: threading.Event | None = None
 ) -> Iterator[EndpointHandle]:
     """Run ``count`` containers of ``spec.image`` with ``serve``; yield their base URLs."""
+    from container.orphans import job_identity, remove_orphans
+
     client = docker_client()
+    try:  # what killed jobs left on this engine (only things whose job is gone)
+        remove_orphans(docker_client=client, processes=False)
+    except Exception as exc:  # noqa: BLE001 - best effort, never fails the job
+        logger.warning("Could not look for orphan shadow endpoints: %s", exc)
     image = ensure_image(client, spec.image)
-    labels = {LABEL: name, OWNER_LABEL: owner_id()}
+    labels = {LABEL: name, OWNER_LABEL: owner_id(), **job_identity().labels()}
     me = own_container(client)
     network = None
     containers: list[Any] = []
     tokens: list[int] = []
+
+    def logs() -> str:
+        return "\n".join(_logs(c) for c in containers)
+
     with tempfile.TemporaryDirectory(prefix="clarify-runner-model-") as tmp:
         try:
             model_dir = fetch_model_data(spec.model_data_url, tmp)
@@ -225,9 +235,16 @@ def open_docker_endpoint(
                         return f"container {c.name} {c.status}:\n{_logs(c)}"
                 return None
 
-            seconds = wait_for_ping(urls, what=f"shadow endpoint {name}", stop_event=stop_event, alive=alive)
+            seconds = wait_for_ping(
+                urls, what=f"shadow endpoint {name}", stop_event=stop_event, alive=alive, logs=logs
+            )
             logger.info("Endpoint is in service after %d seconds", round(seconds))
             yield EndpointHandle(urls=urls, description=f"{name} ({count} container(s) of {image})")
+        except Exception:
+            # the containers are removed below: keep the end of their log for the diagnosis
+            if containers:
+                logger.warning("The endpoint containers' log ends:\n%s", logs())
+            raise
         finally:
             logger.info("Stop using endpoint: %s", name)
             logger.info("Deleting endpoint with name: %s", name)

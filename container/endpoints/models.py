@@ -2,13 +2,14 @@
 
 A model is resolved from a local models file (offline use) or through the SageMaker API
 (``DescribeModel``; ``AWS_ENDPOINT_URL_SAGEMAKER`` points it at moto in the tests). The models
-file is JSON::
+file is JSON, given as a local path, an ``s3://`` URI or the JSON text itself (so that an SDK
+``env=`` alone can name the model)::
 
     {"<model_name>": {"image": "clarify-runner:latest",
                       "model_data_url": "s3://bucket/model.tar.gz | /path/dir | rel/model.tar.gz",
                       "environment": {"KEY": "VALUE"}}}
 
-A relative ``model_data_url`` is relative to the models file's folder.
+A relative ``model_data_url`` is relative to the models file's folder (or S3 prefix).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from analyzer import settings
 from analyzer.errors import ConfigError, ModelError
 from analyzer.settings import runner_settings
+from container.endpoints.region import aws_region
 
 logger = logging.getLogger(__name__)
 
@@ -40,26 +42,58 @@ class ModelSpec:
     environment: dict[str, str] = field(default_factory=dict)
 
 
-def spec_from_models_file(model_name: str, models_file: str | os.PathLike[str]) -> ModelSpec:
-    """Read ``model_name``'s entry from a local models file."""
-    path = Path(models_file)
+def _read_models_table(models_file: str) -> tuple[object, str, str | None]:
+    """The parsed models file, how to name it in messages, and the base of relative URLs."""
+    text = models_file.strip()
+    if text.startswith("{"):
+        source, base, raw = "given inline", None, text
+    elif text.startswith("s3://"):
+        import tempfile
+
+        from container.s3 import download
+
+        source, base = f"file {text}", text.rsplit("/", 1)[0]
+        with tempfile.TemporaryDirectory(prefix="clarify-runner-models-") as tmp:
+            files = download(text, tmp)
+            if len(files) != 1:
+                raise ConfigError(f"models file {text}: expected one S3 object, found {len(files)}")
+            raw = files[0].read_text(encoding="utf-8")
+    else:
+        path = Path(models_file)
+        source, base = f"file {path}", str(path.parent)
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise ConfigError(
+                f"models file {path} does not exist (--models-file / ${MODELS_FILE_ENV} takes a "
+                "path, an s3:// URI or the JSON text itself)"
+            ) from exc
     try:
-        table = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"models file {path} does not exist") from exc
+        return json.loads(raw), source, base
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"models file {path} is not valid JSON: {exc}") from exc
+        raise ConfigError(f"models {source} is not valid JSON: {exc}") from exc
+
+
+def spec_from_models_file(model_name: str, models_file: str | os.PathLike[str]) -> ModelSpec:
+    """Read ``model_name``'s entry from a models file: a local path, an ``s3://`` URI, or the
+    JSON text itself (``{...}``, e.g. given in the SDK's ``env=``)."""
+    table, source, base = _read_models_table(str(models_file))
     if not isinstance(table, dict) or model_name not in table:
         known = ", ".join(sorted(table)) if isinstance(table, dict) else "none"
         raise ConfigError(
-            f"predictor.model_name {model_name!r} is not in models file {path} (known: {known})"
+            f"predictor.model_name {model_name!r} is not in the models {source} (known: {known})"
         )
     entry = table[model_name]
     if not isinstance(entry, dict):
-        raise ConfigError(f"models file {path}: entry {model_name!r} must be an object")
+        raise ConfigError(f"models {source}: entry {model_name!r} must be an object")
     url = entry.get("model_data_url")
     if url and "://" not in url and not Path(url).is_absolute():
-        url = str((path.parent / url).resolve())
+        if base is None:
+            raise ConfigError(
+                f"models {source}: entry {model_name!r} has a relative model_data_url {url!r}; "
+                "inline models need an s3:// URL or an absolute path"
+            )
+        url = f"{base}/{url}" if base.startswith("s3://") else str((Path(base) / url).resolve())
     env = entry.get("environment") or {}
     return ModelSpec(model_name, entry.get("image"), url, {str(k): str(v) for k, v in env.items()})
 
@@ -69,7 +103,7 @@ def spec_from_sagemaker(model_name: str, client: object | None = None) -> ModelS
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    sm = client or boto3.client("sagemaker")
+    sm = client or boto3.client("sagemaker", region_name=aws_region("model_name"))
     try:
         desc = sm.describe_model(ModelName=model_name)  # type: ignore[union-attr]
     except ClientError as exc:

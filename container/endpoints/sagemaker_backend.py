@@ -34,7 +34,9 @@ def sagemaker_client() -> Any:
     """A boto3 SageMaker client (``AWS_ENDPOINT_URL_SAGEMAKER`` honoured by botocore)."""
     import boto3
 
-    return boto3.client("sagemaker")
+    from container.endpoints.region import aws_region
+
+    return boto3.client("sagemaker", region_name=aws_region("model_name"))
 
 
 def wait_in_service(
@@ -103,6 +105,7 @@ def open_sagemaker_endpoint(
             logger.info("Creating endpoint: '%s'", name)
             sm.create_endpoint(EndpointName=name, EndpointConfigName=config_name)
             created_endpoint = True
+            logger.info("Using endpoint name: %s", name)
         except (ClientError, BotoCoreError) as exc:
             raise ModelError(
                 f"could not create the shadow endpoint for predictor.model_name {model_name!r}: {exc}"
@@ -132,11 +135,14 @@ def use_existing_endpoint(
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from container.endpoints.region import aws_region
+
     logger.info("Using endpoint %s", name)
-    region = None
+    region = aws_region("endpoint_name")
     try:
-        sm = boto3.client("sagemaker", config=Config(connect_timeout=5, retries={"max_attempts": 1}))
-        region = sm.meta.region_name
+        sm = boto3.client(
+            "sagemaker", region_name=region, config=Config(connect_timeout=5, retries={"max_attempts": 1})
+        )
         status = sm.describe_endpoint(EndpointName=name).get("EndpointStatus")
         if status != "InService":
             wait_in_service(sm, name, stop_event=stop_event)

@@ -29,6 +29,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the child gets SIGTERM when the job dies, even by SIGKILL (PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+    except Exception:  # noqa: BLE001 - not Linux: the job id in the environment still finds it
+        pass
+
+
 def _stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -48,9 +58,16 @@ def open_subprocess_endpoint(
     The model image is not used: local_endpoint serves scikit-learn, XGBoost and LightGBM
     artifacts itself. The processes are stopped (SIGTERM, then SIGKILL) when the block ends.
     """
+    from container.orphans import JOB_ID_VARIABLE, job_identity, remove_orphans
+
+    try:  # local endpoints that killed jobs left running (only those whose job is gone)
+        remove_orphans()
+    except OSError as exc:
+        logger.warning("Could not look for orphan local endpoints: %s", exc)
     with tempfile.TemporaryDirectory(prefix="clarify-runner-model-") as tmp:
         model_dir = fetch_model_data(spec.model_data_url, tmp)
         env = {**os.environ, **spec.environment}
+        env[JOB_ID_VARIABLE] = job_identity().job_id  # marks the process as this job's
         env["PYTHONPATH"] = os.pathsep.join(
             filter(None, [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")])
         )
@@ -63,7 +80,9 @@ def open_subprocess_endpoint(
                 cmd = [sys.executable, "-m", "local_endpoint", "serve", "--model-dir", str(model_dir),
                        "--port", str(port), "--host", "127.0.0.1", "--workers", "1"]
                 with open(log_path, "wb") as log:
-                    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+                    proc = subprocess.Popen(
+                        cmd, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+                    )
                 what = f"local endpoint process {proc.pid} ({name})"
                 token = registry.register(what, functools.partial(_stop, proc))
                 procs.append((proc, log_path, token))
@@ -76,9 +95,19 @@ def open_subprocess_endpoint(
                         return log_path.read_text(errors="replace")[-4000:]
                 return None
 
-            seconds = wait_for_ping(urls, what=f"local endpoint {name}", stop_event=stop_event, alive=alive)
+            def logs() -> str:
+                return "\n".join(p.read_text(errors="replace")[-4000:] for _, p, _ in procs)
+
+            seconds = wait_for_ping(
+                urls, what=f"local endpoint {name}", stop_event=stop_event, alive=alive, logs=logs
+            )
             logger.info("Endpoint is in service after %d seconds", round(seconds))
-            yield EndpointHandle(urls=urls, description=f"{name} ({count} local_endpoint process(es))")
+            try:
+                yield EndpointHandle(urls=urls, description=f"{name} ({count} local_endpoint process(es))")
+            except Exception:
+                # the log goes with the temporary folder: keep its end for the diagnosis
+                logger.warning("The endpoint's log ends:\n%s", "\n".join(logs().splitlines()[-30:]))
+                raise
         finally:
             logger.info("Stop using endpoint: %s", name)
             for proc, _, token in procs:

@@ -7,25 +7,35 @@ Writes (all deterministic, a few seconds on a CPU):
 * ``<model-dir>/classifier/`` — the colour classifier (logistic regression over 8x8 box-resized
   pixels, saved with skops, plus ``image_model.json``), trained on 300 generated images;
 * ``<model-dir>/detector/`` — the manifest of the coloured-shape detector;
+* ``<model-dir>/models.json`` — the models file that maps the configs' ``model_name``
+  (``shapes-classifier``, ``shapes-detector``) to those folders, for ``clarify-runner run
+  --models-file``;
 * ``analysis_config_classification.json`` / ``analysis_config_detection.json`` — Clarify
   configs (``dataset_type: application/x-image``, ``methods.shap.image_config``).
 
 Both models are served by ``local_endpoint`` (``python -m local_endpoint serve --model-dir
 <model-dir>/classifier``); they accept ``image/jpeg``, ``image/png`` and ``application/x-npy``.
+The drawing and training code is shared with the tests (``tests/_image_models.py``).
 
-Usage: python make_example.py [--model-dir model]
+Usage: python make_example.py [--model-dir model]; then, for example::
+
+    clarify-runner run --config examples/shapes_images/analysis_config_detection.json \
+        --data examples/shapes_images/images/detection --output out/shapes_detection \
+        --backend subprocess --models-file model/models.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from local_endpoint.image_testing import (
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))  # the test helpers
+from _image_models import (  # noqa: E402
     COLOURS,
     SHAPES,
     detection_image,
@@ -107,6 +117,17 @@ def write_images(folder: Path) -> list[Path]:
     return written
 
 
+def write_models_file(model_dir: Path) -> Path:
+    """``<model_dir>/models.json``: the configs' model names → the model folders (relative paths)."""
+    table = {
+        CLASSIFICATION_CONFIG["predictor"]["model_name"]: {"model_data_url": "classifier"},  # type: ignore[index]
+        DETECTION_CONFIG["predictor"]["model_name"]: {"model_data_url": "detector"},  # type: ignore[index]
+    }
+    path = model_dir / "models.json"
+    path.write_text(json.dumps(table, indent=4) + "\n", encoding="utf-8")
+    return path
+
+
 def _save(image: np.ndarray, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(image).save(path)
@@ -121,6 +142,7 @@ def main() -> None:
     model_dir = Path(args.model_dir)
     write_image_classifier_dir(model_dir / "classifier")
     write_shape_detector_dir(model_dir / "detector")
+    write_models_file(model_dir)
     for name, config in (
         ("analysis_config_classification.json", CLASSIFICATION_CONFIG),
         ("analysis_config_detection.json", DETECTION_CONFIG),

@@ -32,14 +32,14 @@ from typing import Protocol
 
 import numpy as np
 
-from analyzer.datasets.images import ImageRecord, baseline_for
-from analyzer.errors import ConfigError, ModelError
+from analyzer.errors import ModelError
 from analyzer.explain.images.objects import (
     as_detection_array,
     context_window,
     matched_scores,
     top_detections,
 )
+from analyzer.explain.images.records import ImageRecord, baseline_for
 from analyzer.explain.images.segments import (
     CoalitionImages,
     Players,
@@ -171,9 +171,9 @@ def _check_scores(scores: np.ndarray, n: int, spec: ImageSpec) -> np.ndarray:
     if scores.ndim != 2 or scores.shape[0] != n:
         raise ModelError(f"the model returned {scores.shape} class scores for {n} images")
     if spec.label_headers is not None and len(spec.label_headers) != scores.shape[1]:
-        raise ConfigError(
-            f"predictor.label_headers has {len(spec.label_headers)} names but the model returns "
-            f"{scores.shape[1]} class scores per image"
+        raise ModelError(
+            f"the model returns {scores.shape[1]} class scores per image but label_headers names "
+            f"{len(spec.label_headers)} classes; give one class name per score"
         )
     return scores
 
@@ -339,7 +339,7 @@ def explain_images(
     The next image is read and segmented in a helper thread while the current one is
     explained (its model calls leave the CPU to it), so the model is not idle during SLIC or
     a slow read. ``on_image(record, explanation)`` runs right after each image, e.g.
-    :meth:`analyzer.explain.images.outputs.ImageOutputWriter.add`, so that its files are
+    :meth:`analyzer.image_outputs.ImageOutputWriter.add`, so that its files are
     written while its pixels are in memory (images are not read twice).
     """
     result = ImageShapResult(spec)

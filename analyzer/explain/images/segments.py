@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from analyzer.extras import require_image_extra
+from analyzer.extras import require
 
 
 def slic_segments(image: np.ndarray, num_segments: int, compactness: float) -> np.ndarray:
@@ -28,7 +28,7 @@ def slic_segments(image: np.ndarray, num_segments: int, compactness: float) -> n
     segments is then passed to the slic ``n_segments`` parameter ... passed to the slic
     ``compactness`` parameter"). Returns the (H, W) label image (labels start at 1).
     """
-    require_image_extra()
+    require("image")
     from skimage.segmentation import slic
 
     return slic(image, n_segments=int(num_segments), compactness=float(compactness))

@@ -1,20 +1,23 @@
 """NLP explanations (``methods.shap.text_config``): text units as Kernel SHAP players.
 
-Typical use by the job (pure computation first, then I/O)::
+Typical use (what :mod:`analyzer.text_job` does for ``clarify-runner run``; pure computation
+here, the files are written by :mod:`analyzer.text_output`)::
 
     text_cols = infer_text_columns(features_df, given_baseline)
     baseline = text_baseline(given_baseline, features_df, text_cols, num_clusters=..., seed=...)
-    spec = TextShapSpec(granularity, language, tuple(text_cols), num_samples=..., seed=..., use_logit=...)
+    spec = TextShapSpec(granularity, code, tuple(text_cols), num_samples=..., seed=..., use_logit=...)
     result = explain_text(features_df.to_numpy(object), baseline.to_numpy(object),
                           client.predict_scores, spec)
     analysis["explanations"]["kernel_shap"] = text_shap_section(
         result, names, agg_method, max_top_tokens, label_headers)
-    write_text_outputs(output_dir, result, names, feature_data_types(features_df, text_cols),
-                       baseline, join_values=..., save_local=...)
+
+``code`` is a spaCy language code (``en``, ``de``, ``xx``); :mod:`analyzer.plan.text` turns
+Clarify's language names and codes into it.
 
 Modules: :mod:`.segment` (spaCy units), :mod:`.game` (players, perturbed inputs),
 :mod:`.engine` (Kernel SHAP per record, batched model calls), :mod:`.columns` (text column
-detection, data types, default baseline), :mod:`.outputs` (``out.jsonl``, ``analysis.json``).
+detection, data types, default baseline), :mod:`.outputs` (``out.jsonl`` lines'
+content, ``analysis.json``).
 """
 
 from analyzer.explain.text.columns import (
@@ -25,6 +28,7 @@ from analyzer.explain.text.columns import (
     feature_data_types,
     infer_text_columns,
     text_baseline,
+    text_baseline_problems,
 )
 from analyzer.explain.text.engine import (
     PredictFn,
@@ -33,20 +37,20 @@ from analyzer.explain.text.engine import (
     TextShapSpec,
     explain_text,
 )
-from analyzer.explain.text.languages import language_code
 from analyzer.explain.text.outputs import (
+    DEFAULT_MAX_TOP_TOKENS,
     global_top_shap_text,
-    jsonl_lines,
     record_explanations,
     text_shap_section,
-    write_text_outputs,
 )
-from analyzer.explain.text.segment import PipelineInfo, Segmenter, TextUnit
+from analyzer.explain.text.segment import GRANULARITIES, PipelineInfo, Segmenter, TextUnit
 
 __all__ = [
     "CATEGORICAL",
+    "DEFAULT_MAX_TOP_TOKENS",
     "DEFAULT_TEXT_BASELINE",
     "FREE_TEXT",
+    "GRANULARITIES",
     "NUMERICAL",
     "PipelineInfo",
     "PredictFn",
@@ -59,10 +63,8 @@ __all__ = [
     "feature_data_types",
     "global_top_shap_text",
     "infer_text_columns",
-    "jsonl_lines",
-    "language_code",
     "record_explanations",
     "text_baseline",
+    "text_baseline_problems",
     "text_shap_section",
-    "write_text_outputs",
 ]

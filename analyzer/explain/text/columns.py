@@ -28,7 +28,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from analyzer.errors import ConfigError
 from analyzer.explain.baseline import kmeans_baseline
 
 log = logging.getLogger("analyzer.explain.text")
@@ -59,10 +58,11 @@ def infer_text_columns(
 ) -> list[int]:
     """Indices of the free-text columns of ``features`` (see the module docstring for the rule).
 
-    ``declared`` (names or indices) wins when given.
+    ``declared`` (names or indices) wins when given. An empty list: no column looks like
+    text (the job reports it, naming the rule).
 
     Raises:
-        ConfigError: no column holds text, or a declared column does not exist.
+        ValueError: a declared column does not exist.
     """
     names = [str(c) for c in features.columns]
     if declared is not None:
@@ -70,12 +70,12 @@ def infer_text_columns(
         for item in declared:
             if isinstance(item, int) and not isinstance(item, bool):
                 if not 0 <= item < len(names):
-                    raise ConfigError(f"text column index {item} is out of range 0..{len(names) - 1}")
+                    raise ValueError(f"text column index {item} is out of range 0..{len(names) - 1}")
                 out.append(item)
             elif str(item) in names:
                 out.append(names.index(str(item)))
             else:
-                raise ConfigError(f"text column {item!r} is not one of the features {names}")
+                raise ValueError(f"text column {item!r} is not one of the features {names}")
         return sorted(set(out))
     found = []
     for j, name in enumerate(features.columns):
@@ -88,11 +88,6 @@ def infer_text_columns(
             placeholder = any(isinstance(v, str) and v not in seen for v in baseline.iloc[:, j])
         if placeholder or _median_words(col) >= MIN_TEXT_WORDS:
             found.append(j)
-    if not found:
-        raise ConfigError(
-            "methods.shap.text_config is set, but no feature column looks like free text: give the text "
-            'column a placeholder in methods.shap.baseline (e.g. "[MASK]") or remove text_config'
-        )
     return found
 
 
@@ -103,6 +98,25 @@ def feature_data_types(features: pd.DataFrame, text_columns: Sequence[int]) -> l
         FREE_TEXT if j in text else NUMERICAL if _is_numeric(features[c]) else CATEGORICAL
         for j, c in enumerate(features.columns)
     ]
+
+
+def text_baseline_problems(
+    given: pd.DataFrame, feature_names: Sequence[str], text_columns: Sequence[int]
+) -> list[str]:
+    """One message per baseline cell of a text column that is not a replacement string.
+
+    A missing value is fine (it means the empty string).
+    """
+    out = []
+    for j in text_columns:
+        for b, value in enumerate(given.iloc[:, j].tolist()):
+            missing = value is None or (isinstance(value, float) and value != value)
+            if not missing and not isinstance(value, str):
+                out.append(
+                    f"row {b}: text feature {feature_names[j]!r} needs the replacement string of a text "
+                    f'unit (e.g. "[MASK]"), got {value!r}'
+                )
+    return out
 
 
 def text_baseline(
@@ -121,27 +135,21 @@ def text_baseline(
     for the text columns and, when there are other features, their clustered baseline.
 
     Raises:
-        ConfigError: ``given`` has the wrong width or a number where a replacement string belongs.
+        ValueError: ``given`` has the wrong width or a number where a replacement string belongs
+            (the job checks the configured baseline first: :func:`text_baseline_problems`).
     """
     names = list(features.columns)
     if given is not None:
         if given.shape[1] != len(names):
-            raise ConfigError(
-                f"methods.shap.baseline rows have {given.shape[1]} values, "
-                f"the dataset has {len(names)} features"
-            )
+            raise ValueError(f"baseline rows have {given.shape[1]} values, there are {len(names)} features")
+        problems = text_baseline_problems(given, names, text_columns)
+        if problems:
+            raise ValueError(problems[0])
         out = given.copy()
         out.columns = names
         for j in text_columns:
             col = out.iloc[:, j].astype(object)
-            col = col.where(col.notna(), DEFAULT_TEXT_BASELINE)
-            for b, value in enumerate(col):
-                if not isinstance(value, str):
-                    raise ConfigError(
-                        f"methods.shap.baseline row {b}: text feature {names[j]!r} needs the replacement "
-                        f'string of a text unit (e.g. "[MASK]"), got {value!r}'
-                    )
-            out[names[j]] = col
+            out[names[j]] = col.where(col.notna(), DEFAULT_TEXT_BASELINE)
         return out.reset_index(drop=True)
     others = [c for j, c in enumerate(names) if j not in set(text_columns)]
     if others:

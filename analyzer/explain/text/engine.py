@@ -26,14 +26,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
-from analyzer.errors import ConfigError, ModelError
+from analyzer.errors import ModelError
 from analyzer.explain.kernel_shap import ESTIMATORS
 from analyzer.explain.plan import CoalitionPlan, clarify_plan, leverage_plan
 from analyzer.explain.solver import baseline_weights, coalition_values, expected_output, link, solve_record
 from analyzer.explain.text.game import RecordGame, TextLayout, build_game
 from analyzer.explain.text.segment import Segmenter, TextUnit
+from analyzer.explain.threads import one_blas_thread
 
 log = logging.getLogger("analyzer.explain.text")
 
@@ -148,29 +148,30 @@ class _Block:
 
 
 def _check_inputs(records: np.ndarray, baseline: np.ndarray, spec: TextShapSpec) -> None:
+    """Raise ValueError for arguments the plan and the job rule out (a caller's mistake)."""
     if records.ndim != 2 or baseline.ndim != 2 or records.shape[1] != baseline.shape[1]:
-        raise ConfigError(
+        raise ValueError(
             f"records {records.shape} and baseline {baseline.shape} must be 2-D with the same number "
             "of features"
         )
     if len(baseline) == 0:
-        raise ConfigError("methods.shap.baseline has no rows")
+        raise ValueError("the baseline has no rows")
     if spec.num_samples is not None and int(spec.num_samples) < 1:
-        raise ConfigError(f"methods.shap.num_samples must be at least 1, got {spec.num_samples}")
+        raise ValueError(f"num_samples must be at least 1, got {spec.num_samples}")
     if spec.estimator not in ESTIMATORS:
-        raise ConfigError(f"unknown SHAP estimator {spec.estimator!r}; choose one of {', '.join(ESTIMATORS)}")
+        raise ValueError(f"unknown SHAP estimator {spec.estimator!r}; choose one of {', '.join(ESTIMATORS)}")
     if not spec.text_columns:
-        raise ConfigError("methods.shap.text_config is set but no feature column holds text")
+        raise ValueError("no text column given")
     if len(set(spec.text_columns)) != len(spec.text_columns):
-        raise ConfigError(f"text columns {spec.text_columns} list a column twice")
+        raise ValueError(f"text columns {spec.text_columns} list a column twice")
     for col in spec.text_columns:
         if not 0 <= col < records.shape[1]:
-            raise ConfigError(f"text column index {col} is out of range 0..{records.shape[1] - 1}")
+            raise ValueError(f"text column index {col} is out of range 0..{records.shape[1] - 1}")
         for b, value in enumerate(baseline[:, col].tolist()):
             if not isinstance(value, str):
-                raise ConfigError(
-                    f"methods.shap.baseline row {b}: the value of text feature {col} must be the "
-                    f'replacement string for a text unit (e.g. "[MASK]"), got {value!r}'
+                raise ValueError(
+                    f"baseline row {b}: the value of text feature {col} must be the replacement string "
+                    f'for a text unit (e.g. "[MASK]"), got {value!r}'
                 )
 
 
@@ -209,7 +210,7 @@ def explain_text(
     scores (rows, k). A single record is explained the same way (online explainability).
 
     Raises:
-        ConfigError: inconsistent shapes, bad text columns, a non-string text baseline.
+        ValueError: inconsistent shapes, bad text columns, a non-string text baseline.
         ModelError: the model returned the wrong number of predictions or scores.
     """
     records = np.asarray(records, dtype=object)
@@ -229,7 +230,7 @@ def explain_text(
         )
         for i in range(len(records))
     ]
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         result = _run(games, baseline, predict, spec, progress, max_rows_per_call)
     result.segmentation = segmenter.info.description
     result.players = [len(g.players) for g in games]

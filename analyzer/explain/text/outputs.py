@@ -1,5 +1,6 @@
-"""Text SHAP outputs: ``explanations_shap/out.jsonl``, ``global_top_shap_text`` and the
-``explanations.kernel_shap`` section of ``analysis.json``.
+"""Text SHAP results as Clarify lays them out (pure): the ``explanations`` of each
+``out.jsonl`` line, ``global_top_shap_text`` and the ``explanations.kernel_shap`` section of
+``analysis.json``. Writing the files is :mod:`analyzer.text_output`'s job.
 
 ``out.jsonl`` (clarify-contract.md §3.7, the real line in
 ``examples/local_outputs/real_text_sentence_granularity__explanations_shap_out.jsonl__first_line.json``):
@@ -25,20 +26,14 @@ alphabetical order (the order of the real line; the original order is not known)
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 
-from analyzer.errors import ConfigError
 from analyzer.explain.results import aggregate_shap, label_keys
-from analyzer.explain.text.columns import FREE_TEXT
 from analyzer.explain.text.engine import TextRecordShap, TextShapResult
-from analyzer.output import SHAP_DIR, atomic_open, to_json_compatible
 
-OUT_JSONL = "out.jsonl"
+#: ``text_config.max_top_tokens`` when not given (DOC-2023: "Defaults to 50")
 DEFAULT_MAX_TOP_TOKENS = 50
 
 
@@ -55,7 +50,7 @@ def record_explanations(
     """The ``explanations`` list of one record: one entry per feature, in dataset order."""
     n_cols = len(result.text_columns) + len(result.feature_columns)
     if len(feature_names) != n_cols or len(data_types) != n_cols:
-        raise ConfigError(
+        raise ValueError(
             f"{len(feature_names)} feature names and {len(data_types)} types for {n_cols} features"
         )
     text_pos = {col: i for i, col in enumerate(result.text_columns)}
@@ -79,22 +74,6 @@ def record_explanations(
     return out
 
 
-def jsonl_lines(
-    result: TextShapResult,
-    feature_names: Sequence[str],
-    data_types: Sequence[str],
-    join_values: Sequence[object] | None = None,
-) -> Iterator[str]:
-    """The lines of ``out.jsonl`` (without line ends), one per record in input order."""
-    if join_values is not None and len(join_values) != len(result.records):
-        raise ConfigError(f"{len(join_values)} join values for {len(result.records)} records")
-    for i, record in enumerate(result.records):
-        line: dict = {"explanations": record_explanations(record, result, feature_names, data_types)}
-        if join_values is not None:
-            line["join_source_value"] = join_values[i]
-        yield json.dumps(to_json_compatible(line), allow_nan=False)
-
-
 def _text_feature_totals(result: TextShapResult) -> np.ndarray:
     """(n, m, k) per-record values of every feature in dataset order (text: sum over units)."""
     n_cols = len(result.text_columns) + len(result.feature_columns)
@@ -116,7 +95,7 @@ def global_top_shap_text(
 ) -> dict[str, dict[str, dict[str, float]]]:
     """``{label: {text feature: {unit: aggregate}}}``, the top ``max_top_tokens`` units per feature."""
     if max_top_tokens < 0:
-        raise ConfigError(f"methods.shap.text_config.max_top_tokens must be at least 0, got {max_top_tokens}")
+        raise ValueError(f"max_top_tokens must be at least 0, got {max_top_tokens}")
     labels = label_keys(result.n_outputs, label_headers)
     out: dict[str, dict[str, dict[str, float]]] = {label: {} for label in labels}
     for i, col in enumerate(result.text_columns):
@@ -162,32 +141,3 @@ def text_shap_section(
             "global_top_shap_text": top[label],
         }
     return section
-
-
-def write_text_outputs(
-    output_dir: str | Path,
-    result: TextShapResult,
-    feature_names: Sequence[str],
-    data_types: Sequence[str],
-    baseline: pd.DataFrame,
-    *,
-    join_values: Sequence[object] | None = None,
-    save_local: bool = True,
-) -> list[Path]:
-    """Write ``explanations_shap/baseline.csv`` (no header, as the tabular path) and, when
-    ``save_local``, ``explanations_shap/out.jsonl``; returns the paths written."""
-    if FREE_TEXT not in data_types:
-        raise ConfigError("write_text_outputs: no feature has data_type free_text")
-    folder = Path(output_dir) / SHAP_DIR
-    written = []
-    baseline_path = folder / "baseline.csv"
-    with atomic_open(baseline_path, "w", newline="") as handle:
-        baseline.to_csv(handle, index=False, header=False)
-    written.append(baseline_path)
-    if save_local:
-        out_path = folder / OUT_JSONL
-        with atomic_open(out_path, "w", encoding="utf-8") as handle:
-            for line in jsonl_lines(result, feature_names, data_types, join_values):
-                handle.write(line + "\n")
-        written.append(out_path)
-    return written

@@ -3,9 +3,9 @@
 Clarify segments text with spaCy (clarify-contract.md §2.4, next-capabilities.md §1.3). Which
 pipeline is used, in order:
 
-1. ``CLARIFY_RUNNER_SPACY_PIPELINES`` names one for the language: comma-separated
-   ``code=name-or-path`` entries, e.g. ``en=en_core_web_md,de=/models/de_pipeline``; the value
-   ``blank`` forces the blank pipeline.
+1. ``pipelines`` (from ``CLARIFY_RUNNER_SPACY_PIPELINES``, read by :mod:`analyzer.settings` and
+   resolved by the plan) names one for the language code: a package name or a folder; the
+   value ``blank`` forces the blank pipeline.
 2. A trained spaCy pipeline installed as a package (``en_core_web_sm`` ... ``_trf``,
    ``<code>_core_news_sm`` ..., ``xx_sent_ud_sm`` for multi-language), smallest first. Its
    tokenizer gives the tokens; sentences come from its parser (or its senter when it has no
@@ -26,23 +26,26 @@ Every unit is ``(start_idx, partial_text)``: ``start_idx`` is the 0-based charac
 the unit's first character in the original text, ``partial_text`` the unit without
 surrounding whitespace (so ``text[start_idx:start_idx + len(partial_text)] == partial_text``).
 Whitespace-only tokens and sentences are not units.
+
+Languages are spaCy codes here (``en``, ``de``, ``xx``...): the plan
+(:mod:`analyzer.plan.text`) turns Clarify's names and codes into them and checks them.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from analyzer.config import TEXT_GRANULARITIES
-from analyzer.errors import ConfigError, MissingDependencyError
-from analyzer.explain.text.languages import language_code, trained_pipeline_names
+from analyzer.errors import UserError
+from analyzer.explain.text.languages import trained_pipeline_names
+from analyzer.extras import FEATURES, MissingExtraError, require
+from clarify_common.extras import install_command
 
 if TYPE_CHECKING:  # spaCy is an optional dependency (the [text] extra)
     from spacy.language import Language
@@ -50,7 +53,10 @@ if TYPE_CHECKING:  # spaCy is an optional dependency (the [text] extra)
 
 log = logging.getLogger("analyzer.explain.text")
 
-PIPELINES_ENV = "CLARIFY_RUNNER_SPACY_PIPELINES"
+#: the units a text can be cut into (``methods.shap.text_config.granularity``)
+GRANULARITIES = ("token", "sentence", "paragraph")
+#: a ``pipelines`` value that forces spaCy's blank pipeline
+BLANK = "blank"
 #: components of trained pipelines that sentence segmentation does not need
 _NOT_FOR_SENTENCES = frozenset(
     {
@@ -122,30 +128,28 @@ def paragraphs(text: str) -> list[TextUnit]:
 
 
 def _import_spacy() -> ModuleType:
-    """The spacy module (an optional dependency: the ``[text]`` extra)."""
-    try:
-        import spacy
-    except ImportError:
-        raise MissingDependencyError(
-            "methods.shap.text_config needs spaCy, which is not installed; install the text extra: "
-            "pip install 'clarify-runner[text]'"
-        ) from None
+    """The spacy module (an optional dependency: the ``text`` extra)."""
+    require("text")
+    import spacy
+
     return spacy
 
 
-def _overrides() -> dict[str, str]:
-    raw = os.environ.get(PIPELINES_ENV, "")
-    out: dict[str, str] = {}
-    for entry in raw.split(","):
-        if not entry.strip():
-            continue
-        code, sep, value = entry.partition("=")
-        if not sep or not value.strip():
-            raise ConfigError(
-                f"{PIPELINES_ENV}: entry {entry.strip()!r} is not code=pipeline (e.g. en=en_core_web_md)"
+def _require_tokenizer(code: str) -> None:
+    """Raise :class:`MissingExtraError` when the blank pipeline of ``code`` needs a missing extra."""
+    if code in _NEEDS:
+        package, extra = _NEEDS[code]
+        if importlib.util.find_spec(package) is None:
+            raise MissingExtraError(
+                f"{FEATURES[extra]} needs the '{extra}' extra: {install_command(extra)} "
+                f"(missing module: {package})"
             )
-        out[language_code(code)] = value.strip()
-    return out
+
+
+def _check_code(code: str) -> None:
+    """Raise ValueError unless spaCy has language ``code`` (spaCy must be importable)."""
+    if not code.replace("_", "").isalnum() or importlib.util.find_spec(f"spacy.lang.{code}") is None:
+        raise ValueError(f"spaCy has no language {code!r}")
 
 
 def _blank(code: str) -> tuple[Language, str]:
@@ -164,16 +168,12 @@ def _blank(code: str) -> tuple[Language, str]:
         pyvi = importlib.util.find_spec("pyvi") is not None
         config = {"nlp": {"tokenizer": {"use_pyvi": pyvi}}}
         note = " (pyvi word segmentation)" if pyvi else " (syllables split at spaces: pyvi is not installed)"
-    elif code in _NEEDS and importlib.util.find_spec(_NEEDS[code][0]) is None:
-        package, extra = _NEEDS[code]
-        raise MissingDependencyError(
-            f"methods.shap.text_config.language {code!r} needs the {package} package for spaCy's "
-            f"tokenizer; install it with: pip install 'clarify-runner[{extra}]'"
-        )
+    else:
+        _require_tokenizer(code)
     try:
         nlp = spacy.blank(code, config=config)
     except ImportError as exc:
-        raise MissingDependencyError(
+        raise MissingExtraError(
             f"spaCy's tokenizer for language {code!r} needs a package that is not installed: {exc}"
         ) from None
     return nlp, f"spaCy {spacy.__version__} blank '{code}' pipeline{note}"
@@ -184,15 +184,14 @@ def _load(code: str, name: str) -> Language:
     try:
         return spacy.load(name)
     except OSError as exc:
-        raise ConfigError(f"cannot load the spaCy pipeline {name!r} for language {code!r}: {exc}") from None
+        raise UserError(f"cannot load the spaCy pipeline {name!r} for language {code!r}: {exc}") from None
 
 
-def _trained(code: str) -> tuple[Language, str] | None:
-    override = _overrides().get(code)
-    if override == "blank":
+def _trained(code: str, override: str | None) -> tuple[Language, str] | None:
+    if override == BLANK:
         return None
     if override is not None:
-        return _load(code, override), f"spaCy pipeline {override!r} (from {PIPELINES_ENV})"
+        return _load(code, override), f"spaCy pipeline {override!r} (from CLARIFY_RUNNER_SPACY_PIPELINES)"
     spacy = _import_spacy()
     for name in trained_pipeline_names(code):
         if spacy.util.is_package(name):
@@ -225,19 +224,24 @@ class _Loaded:
     sentences: str | None = None  # how sentence boundaries are set, once set up
 
 
-#: one pipeline per (language code, CLARIFY_RUNNER_SPACY_PIPELINES); token granularity uses only
-#: its tokenizer, so the same object serves both granularities
+#: one pipeline per (language code, pipeline named for it); token granularity uses only its
+#: tokenizer, so the same object serves both granularities
 _CACHE: dict[tuple[str, str], _Loaded] = {}
 _LOCK = threading.Lock()
 
 
-def load_pipeline(code: str, granularity: str) -> tuple[Language, PipelineInfo]:
-    """The spaCy pipeline used for ``code`` and ``granularity`` (cached; logged when first used)."""
-    key = (code, os.environ.get(PIPELINES_ENV, ""))
+def load_pipeline(code: str, granularity: str, override: str | None = None) -> tuple[Language, PipelineInfo]:
+    """The spaCy pipeline used for ``code`` and ``granularity`` (cached; logged when first used).
+
+    ``override`` is a pipeline package name or folder for ``code``, or ``"blank"``.
+    """
+    key = (code, override or "")
     with _LOCK:
         loaded = _CACHE.get(key)
         if loaded is None:
-            trained = _trained(code)
+            _import_spacy()
+            _check_code(code)
+            trained = _trained(code, override)
             nlp, description = _blank(code) if trained is None else trained
             loaded = _CACHE[key] = _Loaded(nlp, description, trained is not None)
             log.info("Text segmentation, language %s: %s", code, description)
@@ -255,27 +259,30 @@ def load_pipeline(code: str, granularity: str) -> tuple[Language, PipelineInfo]:
 
 
 class Segmenter:
-    """Cuts texts into units for one ``granularity`` and ``language`` (a Clarify name or code).
+    """Cuts texts into units for one ``granularity`` and spaCy language ``code``.
+
+    ``pipelines`` maps language codes to the spaCy pipeline to use (a package name or a
+    folder, or ``"blank"``); without an entry, a trained pipeline when one is installed, else
+    the blank one.
 
     Raises:
-        ConfigError: unknown granularity or language.
-        MissingDependencyError: spaCy (or the language's tokenizer package) is not installed.
+        ValueError: unknown granularity, or a language spaCy does not have.
+        MissingExtraError: spaCy (the ``text`` extra) or the language's tokenizer package
+            (``text-ja``, ``text-th``) is not installed.
+        UserError: the pipeline named in ``pipelines`` cannot be loaded.
     """
 
-    def __init__(self, granularity: str, language: str) -> None:
-        granularity = str(granularity).lower()
-        if granularity not in TEXT_GRANULARITIES:
-            raise ConfigError(
-                f"methods.shap.text_config.granularity {granularity!r} is not one of "
-                f"{', '.join(TEXT_GRANULARITIES)}"
-            )
+    def __init__(self, granularity: str, code: str, pipelines: Mapping[str, str] | None = None) -> None:
+        if granularity not in GRANULARITIES:
+            raise ValueError(f"granularity {granularity!r} is not one of {', '.join(GRANULARITIES)}")
         self.granularity = granularity
-        self.code = language_code(language)
+        self.code = code
         self._nlp: Language | None = None
         if granularity == "paragraph":
             self.info = PipelineInfo(self.code, granularity, "paragraphs split at blank lines", False)
         else:
-            self._nlp, self.info = load_pipeline(self.code, granularity)
+            override = (pipelines or {}).get(code)
+            self._nlp, self.info = load_pipeline(self.code, granularity, override)
 
     def segment(self, text: str) -> list[TextUnit]:
         """The units of one text, in text order."""

@@ -18,7 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from analyzer.extras import require_image_extra
+from analyzer.extras import require
 
 HEAT_CMAP = "RdBu"  # low (negative) = red, high (positive) = blue
 BOX_COLOURS = ("#ffbf00", "#00e5ff", "#ff4fd8", "#7cff4f", "#ff8c1a", "#b18cff")
@@ -76,7 +76,7 @@ def heatmap_jpeg(
     box: Sequence[float] | None = None,
 ) -> bytes:
     """The two-panel heat map of one explained output (``values`` per superpixel) as JPEG bytes."""
-    require_image_extra()
+    require("image")
     from skimage.segmentation import mark_boundaries
 
     height, width = image.shape[:2]

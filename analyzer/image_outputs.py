@@ -1,4 +1,6 @@
-"""Image explanation outputs: heat-map JPEGs, per-superpixel values, segment maps, the analysis.json section.
+"""Image explanation outputs: heat-map JPEGs, per-superpixel values, segment maps, analysis.json.
+
+The output side of :mod:`analyzer.explain.images` (which computes and writes nothing).
 
 Files (relative to the job's output folder):
 
@@ -42,12 +44,12 @@ from typing import Any
 
 import numpy as np
 
-from analyzer.datasets.images import ImageRecord
 from analyzer.errors import InternalError
 from analyzer.explain.images.engine import ExplainedTarget, ImageExplanation, ImageShapResult
-from analyzer.explain.images.heatmaps import heatmap_jpeg, objects_jpeg
+from analyzer.explain.images.records import ImageRecord
 from analyzer.explain.images.spec import ImageSpec
-from analyzer.extras import require_image_extra
+from analyzer.extras import require
+from analyzer.image_heatmaps import heatmap_jpeg, objects_jpeg
 from analyzer.output import atomic_write_bytes, atomic_write_text, to_json_compatible
 
 SHAP_DIR = "explanations_shap"
@@ -169,7 +171,7 @@ def image_section(result: ImageShapResult, results_path: str | None = None) -> d
 
 def segments_png(segments: np.ndarray) -> bytes:
     """The superpixel map (H, W) as a 16-bit greyscale PNG."""
-    require_image_extra()
+    require("image")
     from PIL import Image
 
     if segments.max(initial=0) > np.iinfo(np.uint16).max:
