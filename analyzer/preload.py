@@ -8,6 +8,12 @@ second) would otherwise be imported on the critical path, when the report and SH
 the thread is importing waits for it (Python's per-module import locks) and then finds it loaded.
 A module that fails to import is skipped silently: the real import later raises the error
 where it belongs (for example :class:`analyzer.extras.MissingExtraError` first).
+
+When the endpoint is already running (``--endpoint-url``, an existing ``endpoint_name``) there
+is no wait to fill, and importing in the background would slow the start-up path by taking the
+interpreter lock from it; :func:`preload_for` with ``after_first_request=True`` makes the thread
+wait until the model client has sent its first request (:func:`first_request_sent`), then
+import while the job waits for model answers.
 """
 
 from __future__ import annotations
@@ -20,7 +26,18 @@ from typing import Protocol
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EXPLAIN_MODULES", "REPORT_MODULES", "TEXT_MODULES", "modules_for", "preload", "preload_for"]
+__all__ = [
+    "EXPLAIN_MODULES",
+    "REPORT_MODULES",
+    "TEXT_MODULES",
+    "first_request_sent",
+    "modules_for",
+    "preload",
+    "preload_for",
+]
+
+#: Set once this process has sent its first model request.
+_FIRST_REQUEST = threading.Event()
 
 #: What the report needs (``methods.report``).
 REPORT_MODULES = (
@@ -56,7 +73,14 @@ class _Config(Protocol):
     def methods(self) -> _Methods: ...
 
 
-def _import_all(modules: tuple[str, ...]) -> None:
+def first_request_sent() -> None:
+    """Called by the model client when its first request is on its way (idempotent)."""
+    _FIRST_REQUEST.set()
+
+
+def _import_all(modules: tuple[str, ...], after: threading.Event | None = None) -> None:
+    if after is not None:
+        after.wait()
     for name in modules:
         try:
             importlib.import_module(name)
@@ -64,10 +88,11 @@ def _import_all(modules: tuple[str, ...]) -> None:
             log.debug("preload: %s not imported (%s: %s)", name, type(exc).__name__, exc)
 
 
-def preload(modules: Iterable[str]) -> threading.Thread:
-    """Start a daemon thread that imports ``modules`` in order; returns it (already started)."""
+def preload(modules: Iterable[str], after: threading.Event | None = None) -> threading.Thread:
+    """Start a daemon thread that imports ``modules`` in order (once ``after`` is set, if given);
+    returns it (already started)."""
     thread = threading.Thread(
-        target=_import_all, args=(tuple(modules),), name="clarify-runner-preload", daemon=True
+        target=_import_all, args=(tuple(modules), after), name="clarify-runner-preload", daemon=True
     )
     thread.start()
     return thread
@@ -86,7 +111,13 @@ def modules_for(cfg: _Config) -> list[str]:
     return modules
 
 
-def preload_for(cfg: _Config) -> threading.Thread | None:
-    """Start importing what the methods of ``cfg`` need; call it before starting the endpoint."""
+def preload_for(cfg: _Config, *, after_first_request: bool = False) -> threading.Thread | None:
+    """Start importing what the methods of ``cfg`` need; call it before starting the endpoint.
+
+    ``after_first_request``: wait for the model client's first request before importing (the
+    endpoint is already up, so the start-up path is not slowed down).
+    """
     modules = modules_for(cfg)
-    return preload(modules) if modules else None
+    if not modules:
+        return None
+    return preload(modules, _FIRST_REQUEST if after_first_request else None)

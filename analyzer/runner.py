@@ -220,22 +220,32 @@ def _run_job(state: _State, job: AnalysisJob) -> None:
 
 
 def _bias(state: _State, job: BiasJob) -> dict[str, Any]:
-    from analyzer.bias import FacetSpec, bias_section
+    """One bias section over the dataset's chunks (a loaded frame is one chunk); predictions
+    from the model are made chunk by chunk, once, and kept for the later passes."""
+    from analyzer.bias import FacetSpec, bias_section_chunks
 
     post = job.stage == "post_training"
     _banner(f"Calculating {job.stage.replace('_', '-')} bias metrics")
-    frame = state.dataset.frame
+    dataset = state.dataset
     predicted = job.predicted_label
-    if post and predicted is None:
+    columns = [f.column for f in job.facets] + [job.label, predicted, job.group_variable]
+    wanted = [c for c in dict.fromkeys(columns) if c is not None and c in dataset.frame.columns]
+    from_model = post and predicted is None
+    chunks = dataset.chunks(wanted + (dataset.feature_names if from_model else []))
+    if from_model:
         logger.info("Getting predictions from the endpoint")
-        labels = state.require_client().predict_labels(
-            state.dataset.features(), probability_threshold=job.probability_threshold
-        )
-        check_stop(state.options.stop_event)
-        frame = frame.assign(**{PREDICTED_LABEL_COLUMN: labels})
+        chunks = _predicted_chunks(state, job, chunks)
         predicted = PREDICTED_LABEL_COLUMN
-    return bias_section(
-        frame,
+    ft = None
+    if post and "FT" in job.metrics and dataset.source is None:
+        frame = dataset.frame
+        if from_model:
+            frame = frame.assign(**{PREDICTED_LABEL_COLUMN: np.concatenate(
+                [c[PREDICTED_LABEL_COLUMN].to_numpy() for c in chunks()])})
+        ft = (frame, list(job.ft_features))
+    return bias_section_chunks(
+        chunks,
+        [*dataset.frame.columns, *([PREDICTED_LABEL_COLUMN] if from_model else [])],
         stage=job.stage,
         label=job.label,
         label_values_or_threshold=list(job.label_values_or_threshold),
@@ -246,9 +256,30 @@ def _bias(state: _State, job: BiasJob) -> dict[str, Any]:
         methods=list(job.metrics),
         predicted_label=predicted,
         group_variable=job.group_variable,
-        ft_features=list(job.ft_features),
         probability_threshold=job.probability_threshold,
+        ft=ft,
     )
+
+
+def _predicted_chunks(state: _State, job: BiasJob, chunks: Callable[[], Any]) -> Callable[[], Any]:
+    """``chunks`` with the model's predicted labels added as a column (asked once per chunk)."""
+    from analyzer.datasets.model import features_array
+
+    names = state.dataset.feature_names
+    labels: list[np.ndarray] = []
+
+    def with_predictions() -> Any:
+        for i, chunk in enumerate(chunks()):
+            if i == len(labels):
+                labels.append(
+                    state.require_client().predict_labels(
+                        features_array(chunk, names), probability_threshold=job.probability_threshold
+                    )
+                )
+                check_stop(state.options.stop_event)
+            yield chunk.assign(**{PREDICTED_LABEL_COLUMN: labels[i]})
+
+    return with_predictions
 
 
 def _baseline_frame(state: _State, job: ShapJob) -> pd.DataFrame:

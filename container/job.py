@@ -199,15 +199,18 @@ def run_job(
     plan = plan_job(cfg, data_uri, options)
     from analyzer.preload import preload_for
 
-    preload_for(cfg)  # report and SHAP libraries import while data loads and the endpoint starts
+    # report and SHAP libraries import while data loads and the endpoint starts; when the
+    # endpoint already runs, once the first model request is sent (start-up stays quick)
+    running = bool(endpoint_url) or (plan.model is not None and plan.model.target.endpoint_name is not None)
+    preload_for(cfg, after_first_request=running)
     # the heavy modules (pandas, numpy) only once the plan holds: a config problem fails at once
-    from analyzer.datasets.loader import load_planned
+    from analyzer.datasets.loader import load_planned, stream_planned
     from analyzer.runner import RunOptions, execute_plan
 
     staging = Path(tempfile.mkdtemp(prefix=staging_prefix(), dir=staging_parent))
     try:
         logger.info("Running Python / Pandas based analyzer.")
-        dataset = load_planned(plan.dataset)
+        dataset = stream_planned(plan.dataset) if plan.streams_dataset else load_planned(plan.dataset)
         check_stop(stop_event)
         with contextlib.ExitStack() as stack:
             endpoint = stack.enter_context(

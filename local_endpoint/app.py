@@ -5,7 +5,10 @@ Routes:
 * ``GET /ping`` — 200 once the model is loaded. It carries the header
   ``X-Clarify-Runner-Accept: application/x-npy``: clarify-runner's model client sends the
   binary ``application/x-npy`` format only to endpoints that advertise it, and CSV to
-  any other (third-party) image.
+  any other (third-party) image. It also carries ``X-Clarify-Runner-Same-Answer: text/csv``:
+  the same rows sent as ``text/csv`` or as ``application/x-npy`` reach the model as the same
+  float matrix (both are decoded here, by one server), so the client may switch to the
+  binary format without first probing both with a sample (saves two requests at start-up).
 * ``POST /invocations`` — the container contract (``Content-Type``, ``Accept``,
   ``X-Amzn-SageMaker-Custom-Attributes`` echoed back, ``X-Amzn-SageMaker-Target-Model``).
 * ``POST /endpoints/{name}/invocations`` — the SageMaker *runtime* API route, so that
@@ -55,6 +58,9 @@ log = logging.getLogger("local_endpoint")
 DEFAULT_MODEL_DIR = str(settings_module.MODEL_DIR.default)
 MODEL_DIR_ENV = settings_module.MODEL_DIR.name
 ADVERTISE_HEADER = "X-Clarify-Runner-Accept"
+#: Request types whose answers equal the binary format's for the same numeric rows.
+SAME_ANSWER_HEADER = "X-Clarify-Runner-Same-Answer"
+PING_HEADERS = {ADVERTISE_HEADER: NPY, SAME_ANSWER_HEADER: "text/csv"}
 #: Header of a ``/ping`` answer when the model failed to load (the body is the error).
 LOAD_ERROR_HEADER = "X-Clarify-Runner-Load-Error"
 CUSTOM_ATTRIBUTES = "x-amzn-sagemaker-custom-attributes"
@@ -220,7 +226,7 @@ def create_app(model_dir: str | Path | None = None) -> Starlette:
         log.info("model folder %s: one model per name, loaded on first use: %s", model_dir, registry.names())
 
     async def ping(request: Request) -> Response:
-        return Response(b"", status_code=200, headers={ADVERTISE_HEADER: NPY})
+        return Response(b"", status_code=200, headers=PING_HEADERS)
 
     async def execution_parameters(request: Request) -> Response:
         doc = {

@@ -4,6 +4,7 @@ Public API::
 
     from analyzer.bias import FacetSpec, bias_section, scores_to_labels
     from analyzer.bias import GroupCounts, stream_bias_section   # counts / chunked CSV
+    from analyzer.bias import bias_section_chunks                # any re-readable chunks
 
 The names are imported on first use (PEP 562), so that importing a light submodule such as
 :mod:`analyzer.bias.registry` (the config checks do) does not import pandas.
@@ -23,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
         select_metrics,
     )
     from analyzer.bias.scores import scores_to_labels
-    from analyzer.bias.section import FacetSpec, bias_section
+    from analyzer.bias.section import FacetSpec, bias_section, bias_section_chunks
     from analyzer.bias.streaming import stream_bias_section
 
 _WHERE = {
@@ -35,6 +36,7 @@ _WHERE = {
     "scores_to_labels": "scores",
     "FacetSpec": "section",
     "bias_section": "section",
+    "bias_section_chunks": "section",
     "stream_bias_section": "streaming",
 }
 
@@ -45,6 +47,7 @@ __all__ = [
     "FacetSpec",
     "GroupCounts",
     "bias_section",
+    "bias_section_chunks",
     "scores_to_labels",
     "select_metrics",
     "stream_bias_section",

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -53,21 +56,61 @@ def _is_score_column(pred: pd.Series) -> bool:
     return bool(finite.size) and not np.all(np.equal(np.mod(finite, 1), 0))
 
 
-def prepare_predicted(pred: pd.Series, label: pd.Series, probability_threshold: float | None) -> pd.Series:
-    """The predicted-label column as the container hands it to the metrics.
+@dataclass
+class PredictedPrep:
+    """How the predicted-label column is turned into labels, decided once for the whole column.
 
-    A float column holding scores (non-integral values) against an integer or boolean label is
-    turned into 0/1 with ``probability_threshold`` (score > threshold → 1). A float column of
-    whole numbers against an integer label is cast to the label's dtype. Anything else is left
-    as it is (and smclarify's type rules apply).
+    ``mode``: ``"keep"`` (as it is), ``"scores"`` (score > ``threshold`` -> 1, else 0) or
+    ``"cast"`` (whole numbers cast to the label's ``dtype``).
     """
-    label_int = pd.api.types.is_integer_dtype(label.dtype) or pd.api.types.is_bool_dtype(label.dtype)
-    if not label_int or not pd.api.types.is_float_dtype(pred.dtype):
+
+    mode: str = "keep"
+    threshold: float = DEFAULT_PROBABILITY_THRESHOLD
+    dtype: Any = None
+
+    def apply(self, pred: pd.Series) -> pd.Series:
+        """The prepared column (or chunk of it)."""
+        if self.mode == "scores":
+            labels = scores_to_labels(pred.to_numpy(), self.threshold, None)
+            return pd.Series(labels, index=pred.index, name=pred.name)
+        if self.mode == "cast":
+            return pred.astype(self.dtype)
         return pred
-    if _is_score_column(pred):
+
+
+def plan_predicted(
+    pairs: Iterable[tuple[pd.Series, pd.Series]], probability_threshold: float | None
+) -> PredictedPrep:
+    """Decide :class:`PredictedPrep` from ``(predicted, label)`` chunks of the two columns.
+
+    A float column holding scores (non-integral values anywhere) against an integer or boolean
+    label is turned into 0/1 with ``probability_threshold``. A float column of whole numbers
+    without missing values against an integer label is cast to the label's dtype. Anything else
+    is left as it is (and smclarify's type rules apply).
+    """
+    score = False
+    complete = True
+    label_dtype = None
+    name = None
+    for pred, label in pairs:
+        label_int = pd.api.types.is_integer_dtype(label.dtype) or pd.api.types.is_bool_dtype(label.dtype)
+        if not label_int or not pd.api.types.is_float_dtype(pred.dtype):
+            return PredictedPrep()
+        label_dtype, name = label.dtype, pred.name
+        score = score or _is_score_column(pred)
+        complete = complete and bool(pred.notna().all())
+    if label_dtype is None:
+        return PredictedPrep()
+    if score:
         threshold = DEFAULT_PROBABILITY_THRESHOLD if probability_threshold is None else probability_threshold
-        log.info("Predicted label column %s holds scores (probability_threshold applies)", pred.name)
-        return pd.Series(scores_to_labels(pred.to_numpy(), threshold, None), index=pred.index, name=pred.name)
-    if pred.notna().all():
-        return pred.astype(label.dtype)
-    return pred
+        log.info("Predicted label column %s holds scores (probability_threshold applies)", name)
+        return PredictedPrep("scores", threshold)
+    if complete:
+        return PredictedPrep("cast", dtype=label_dtype)
+    return PredictedPrep()
+
+
+def prepare_predicted(pred: pd.Series, label: pd.Series, probability_threshold: float | None) -> pd.Series:
+    """The predicted-label column as the container hands it to the metrics (see
+    :func:`plan_predicted`, applied to the whole column)."""
+    return plan_predicted([(pred, label)], probability_threshold).apply(pred)

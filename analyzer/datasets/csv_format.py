@@ -166,21 +166,29 @@ def has_header_row(
 
 
 def _parse(
-    data: bytes, names: list[str], skip_rows: int, source: str, headers_from_config: bool
+    data: bytes,
+    names: list[str],
+    skip_rows: int,
+    source: str,
+    headers_from_config: bool,
+    include: list[str] | None = None,
+    as_text: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Parse with pyarrow; numbers and booleans are typed, everything else stays text.
 
     pyarrow would turn ISO dates/times into temporal columns; those are read again as strings
     so the values reach the model exactly as written (pandas' ``read_csv`` behaves the same).
+    ``include``: only these columns (default: all); ``as_text``: columns read as text.
     """
     import numpy as np
     import pandas as pd
     import pyarrow as pa
 
-    table = _read_arrow(data, names, skip_rows, source, headers_from_config, {})
+    forced = {name: pa.string() for name in as_text}
+    table = _read_arrow(data, names, skip_rows, source, headers_from_config, forced, include)
     temporal = {f.name: pa.string() for f in table.schema if pa.types.is_temporal(f.type)}
     if temporal:
-        table = _read_arrow(data, names, skip_rows, source, headers_from_config, temporal)
+        table = _read_arrow(data, names, skip_rows, source, headers_from_config, forced | temporal, include)
     for i, f in enumerate(table.schema):
         if pa.types.is_null(f.type):  # nothing but missing values: pandas gives float64 NaN
             table = table.set_column(i, f.name, pa.nulls(len(table), pa.float64()))
@@ -198,6 +206,18 @@ def _parse(
     return frame
 
 
+def _has_hex_literal(data: bytes) -> bool:
+    """Whether ``data`` holds ``0x``/``0X`` followed by a hex digit (``bytes.find``, not a regex:
+    a regex scanning for ``0`` is slow on numeric data, where ``0`` is everywhere)."""
+    for marker in (b"0x", b"0X"):
+        at = data.find(marker)
+        while at >= 0:
+            if _HEX_BYTES.match(data, at):
+                return True
+            at = data.find(marker, at + 2)
+    return False
+
+
 def _pandas_typed_columns(
     data: bytes, table: pa.Table, names: list[str], skip_rows: int, source: str, headers_from_config: bool
 ) -> list[str]:
@@ -210,7 +230,7 @@ def _pandas_typed_columns(
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    has_hex = (data.find(b"x") >= 0 or data.find(b"X") >= 0) and _HEX_BYTES.search(data) is not None
+    has_hex = _has_hex_literal(data)
     has_plus = data.find(b"+") >= 0
     candidates = []
     for f in table.schema:

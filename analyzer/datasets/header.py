@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from analyzer import storage
@@ -74,6 +75,47 @@ def iter_parts(uri: str) -> Iterator[tuple[str, bytes]]:
     their magic bytes and decompressed.
     """
     for source in storage.list_files(uri):
+        data = storage.read_bytes(source)
+        if data[:2] == GZIP_MAGIC:
+            try:
+                data = gzip.decompress(data)
+            except (OSError, EOFError) as exc:
+                raise DatasetError(f"Unable to decompress gzip file '{source}': {exc}") from None
+        yield source, data
+
+
+#: How much of a local CSV file the header read takes (whole rows only).
+HEAD_BYTES = 1 << 20
+
+
+def _local_head(source: str, limit: int) -> bytes | None:
+    """The first whole rows (up to ``limit`` bytes, gunzipped) of a local file; ``None`` when
+    the file is small or has no line end in that span (then it is read whole)."""
+    path = Path(source)
+    if not path.is_file():
+        return None  # read_bytes says what is wrong
+    with path.open("rb") as raw:
+        magic = raw.read(2)
+        raw.seek(0)
+        stream = gzip.GzipFile(fileobj=raw, mode="rb") if magic == GZIP_MAGIC else raw
+        try:
+            data = stream.read(limit + 1)
+        except (OSError, EOFError):
+            return None  # iter_parts reports the broken gzip file
+    if len(data) <= limit:
+        return None
+    end = data.rfind(b"\n")
+    return data[: end + 1] if end > 0 else None
+
+
+def iter_heads(uri: str, limit: int = HEAD_BYTES) -> Iterator[tuple[str, bytes]]:
+    """Like :func:`iter_parts`, but only the first whole rows of a large local file: what the
+    header read of the plan needs, without reading (or holding) a dataset of gigabytes."""
+    for source in storage.list_files(uri):
+        head = None if storage.is_s3(source) else _local_head(source, limit)
+        if head is not None:
+            yield source, head
+            continue
         data = storage.read_bytes(source)
         if data[:2] == GZIP_MAGIC:
             try:
@@ -171,7 +213,7 @@ def read_header(cfg: AnalysisConfig, uri: str) -> DatasetHeader:
     headers = _checked_headers(cfg.headers, "headers")
     label_col = pred_col = None
     if kind == CSV:
-        columns = csv_column_names(iter_parts(uri), headers, config_hint_names(cfg))
+        columns = csv_column_names(iter_heads(uri), headers, config_hint_names(cfg))
     elif kind == PARQUET:
         columns = _parquet_columns(uri, headers)
     else:

@@ -25,7 +25,6 @@ from .csv_format import read_csv_parts
 from .header import CSV, JSON, JSONLINES, PARQUET, TABULAR_TYPES, iter_parts, read_header, tabular_type
 from .json_format import read_json, read_jsonlines, to_frame
 from .model import Dataset
-from .parquet_format import read_parquet_parts
 
 if TYPE_CHECKING:  # pragma: no cover
     from analyzer.config import AnalysisConfig
@@ -43,6 +42,7 @@ __all__ = [
     "load_dataset",
     "load_planned",
     "read_parts",
+    "stream_planned",
 ]
 
 
@@ -58,6 +58,8 @@ def _read_main(plan: DatasetPlan) -> pd.DataFrame:
     if kind == CSV:
         return read_csv_parts(parts, headers, plan.hint_names)
     if kind == PARQUET:
+        from .parquet_format import read_parquet_parts  # pyarrow.parquet only for Parquet data
+
         return read_parquet_parts(parts, headers)
     reader = read_jsonlines if kind == JSONLINES else read_json
     table = reader(parts, plan.features, plan.label_expression, plan.predicted_label_expression)
@@ -152,6 +154,29 @@ def load_planned(plan: DatasetPlan) -> Dataset:
     dataset.frame[dataset.feature_names].info(buf=buf)
     log.info("Loaded dataset. Dataset info:\n%s", buf.getvalue().rstrip("\n"))
     return dataset
+
+
+def stream_planned(plan: DatasetPlan) -> Dataset:
+    """The dataset of ``plan`` without loading its rows: jobs read them in chunks
+    (:meth:`Dataset.chunks`). For a CSV dataset without side datasets
+    (:attr:`analyzer.plan.model.AnalysisPlan.streams_dataset`)."""
+    from .chunks import CsvSource
+
+    if plan.dataset_type != CSV or plan.predicted_label_dataset or plan.facet_dataset:
+        raise ValueError("only a CSV dataset without side datasets is read in chunks")
+    log.info("Dataset type: %s uri: %s", plan.dataset_type, plan.uri)
+    log.info("Reading the dataset in chunks (bias metrics only)")
+    return Dataset(
+        frame=pd.DataFrame(columns=list(plan.columns)),
+        feature_names=list(plan.feature_columns),
+        label=plan.label,
+        predicted_label=plan.predicted_label,
+        facet_columns=dict(plan.facet_columns),
+        group_variable=plan.group_variable,
+        join_column=plan.join_column,
+        uri=plan.uri,
+        source=CsvSource(plan),
+    )
 
 
 def _data_uri(cfg: AnalysisConfig, data_uri: str | Path | None) -> str:

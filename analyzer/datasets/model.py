@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype, is_numeric_dtype
+
+#: A re-readable dataset: each call returns a fresh iterable of frames (chunks of rows).
+Chunks = Callable[[], Iterable[pd.DataFrame]]
+
+
+class ChunkSource(Protocol):
+    """Rows read chunk by chunk from the data files (:class:`analyzer.datasets.chunks.CsvSource`)."""
+
+    def chunks(self, columns: Sequence[str]) -> Chunks:
+        """A reader of ``columns``, chunk by chunk."""
+        ...
+
+    @property
+    def n_rows(self) -> int:
+        """Number of records (known once a pass was made)."""
+        ...
+
 
 if TYPE_CHECKING:  # pragma: no cover
     from analyzer.explain.asv_game import TimeSeriesDataset
@@ -30,13 +48,22 @@ class Dataset:
     group_variable: str | None = None
     join_column: str | None = None
     uri: str = ""
+    #: Set when the rows are not loaded but read in chunks (``frame`` then has no rows).
+    source: ChunkSource | None = None
     #: The items of a time-series dataset (``frame`` then holds one row per item and time step).
     series: TimeSeriesDataset | None = None
 
     @property
     def n_rows(self) -> int:
         """Number of records."""
-        return len(self.frame)
+        return self.source.n_rows if self.source is not None else len(self.frame)
+
+    def chunks(self, columns: Sequence[str]) -> Chunks:
+        """``columns`` of every row, chunk by chunk: the frame as one chunk when it is loaded."""
+        if self.source is not None:
+            return self.source.chunks(columns)
+        frame = self.frame[list(dict.fromkeys(columns))]
+        return lambda: (frame,)
 
     def features(self) -> np.ndarray:
         """The feature matrix ``(n_rows, len(feature_names))``.

@@ -52,6 +52,7 @@ from analyzer.model_client.transport import (
     TransportError,
 )
 from analyzer.plan.model import ClientSettings
+from analyzer.preload import first_request_sent
 
 logger = logging.getLogger("analyzer.model_client")
 
@@ -362,7 +363,8 @@ class ModelClient:
 
     def _decide_fast_path(self, sample: np.ndarray) -> None:
         """Use ``application/x-npy`` only if the endpoint advertises it, the response is read
-        as CSV columns, and a probe of a few numeric rows answers the same both ways."""
+        as CSV columns, and either the endpoint's ``/ping`` says the configured request type
+        answers the same as the binary one, or a probe of a few numeric rows shows it does."""
         ok = (
             self.use_fast_path
             and self.accept_type == CSV
@@ -382,8 +384,14 @@ class ModelClient:
             # the endpoint (a /ping per call otherwise)
             self._fast = None
             return
-        if NPY not in self.transport.fast_path_types():
+        advertised = self.transport.advertised()
+        if NPY not in advertised.fast_path:
             self._fast = False
+            return
+        if self.content_type in advertised.same_answer:
+            # the endpoint says both formats reach its model as the same rows: no probe needed
+            self._fast = True
+            logger.info("The endpoint advertises application/x-npy: using the binary fast path")
             return
         self._fast = False
         try:
@@ -487,6 +495,7 @@ class ModelClient:
                         self._predict_chunk, encoded, stop - start, mode, self._next_replica()
                     )
                     pending[fut] = (start, stop)
+                    first_request_sent()
                 if not pending:
                     break
                 if ready is None:
@@ -584,6 +593,13 @@ class ModelClient:
             parts = [(0, 1), (1, half), (half, n)] if half > 1 else [(0, half), (half, n)]
             raise _Split(parts) from None
         except _Rejected as exc:
+            if fast and exc.reply.status == 406:
+                # advertised on /ping, but this model's answers are not numeric: back to the
+                # configured format for this request and every later one
+                with self._lock:
+                    self._fast = False
+                logger.info("Not using the application/x-npy fast path: %s", exc.reply.text(200))
+                raise _Split([(0, n)]) from None
             if exc.reply.status == 413 and n > 1:
                 half = n // 2
                 with self._lock:

@@ -15,12 +15,14 @@ or raises :class:`TransportError` (no HTTP answer: refused, dropped, timed out).
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import requests
 import urllib3
 
 FAST_PATH_HEADER = "X-Clarify-Runner-Accept"
+SAME_ANSWER_HEADER = "X-Clarify-Runner-Same-Answer"
 CUSTOM_ATTRIBUTES_HEADER = "X-Amzn-SageMaker-Custom-Attributes"
 TARGET_MODEL_HEADER = "X-Amzn-SageMaker-Target-Model"
 
@@ -61,6 +63,28 @@ def _cannot_connect(exc: requests.RequestException) -> bool:
     return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
+def _media_types(value: str | None) -> set[str]:
+    return {t.strip().lower() for t in (value or "").split(",") if t.strip()}
+
+
+@dataclass
+class Advertised:
+    """What an endpoint advertises in its ``/ping`` headers (clarify-runner's local endpoint).
+
+    ``fast_path``: binary request types it accepts (``X-Clarify-Runner-Accept``).
+    ``same_answer``: request types whose answers equal the binary format's for the same numeric
+    rows (``X-Clarify-Runner-Same-Answer``), so the client needs no probe to switch.
+    """
+
+    fast_path: set[str] = field(default_factory=set)
+    same_answer: set[str] = field(default_factory=set)
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> Advertised:
+        """Read the two headers (case-insensitive mapping, as ``requests`` gives it)."""
+        return cls(_media_types(headers.get(FAST_PATH_HEADER)), _media_types(headers.get(SAME_ANSWER_HEADER)))
+
+
 class Transport:
     """Interface of a transport. ``n_replicas`` requests may go to distinct replicas."""
 
@@ -83,7 +107,11 @@ class Transport:
 
     def fast_path_types(self) -> set[str]:
         """Binary request types the endpoint advertises (``application/x-npy``), else empty."""
-        return set()
+        return self.advertised().fast_path
+
+    def advertised(self) -> Advertised:
+        """What the endpoint's ``/ping`` advertises (nothing, unless the transport can ask)."""
+        return Advertised()
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -154,21 +182,21 @@ class HttpTransport(Transport):
             raise TransportError(f"connection to {url} failed: {exc}") from None
         return Reply(resp.status_code, content, {k.lower(): v for k, v in resp.headers.items()})
 
-    def fast_path_types(self) -> set[str]:
-        """Types every replica advertises in the ``X-Clarify-Runner-Accept`` header of /ping."""
-        common: set[str] | None = None
+    def advertised(self) -> Advertised:
+        """What every replica advertises on ``/ping`` (one GET per replica; common part)."""
+        fast: set[str] | None = None
+        same: set[str] | None = None
         for url in self.urls:
             try:
                 resp = self._session().get(url + "/ping", timeout=5)
             except requests.RequestException:
-                return set()
-            advertised = {
-                t.strip().lower() for t in resp.headers.get(FAST_PATH_HEADER, "").split(",") if t.strip()
-            }
+                return Advertised()
             if resp.status_code != 200:
-                advertised = set()
-            common = advertised if common is None else common & advertised
-        return common or set()
+                return Advertised()
+            here = Advertised.from_headers(resp.headers)
+            fast = here.fast_path if fast is None else fast & here.fast_path
+            same = here.same_answer if same is None else same & here.same_answer
+        return Advertised(fast or set(), same or set())
 
     def close(self) -> None:
         """Close every pooled session."""

@@ -307,6 +307,20 @@ class AnalysisPlan:
         """Whether any job needs model predictions (so an endpoint)."""
         return any(job.needs_model for job in self.jobs)
 
+    @property
+    def streams_dataset(self) -> bool:
+        """Whether the rows are read in chunks instead of loaded: every job is a bias job
+        without FT (which needs all rows' features at once), on a CSV dataset without side
+        datasets. Bias results are the same either way; memory stays bounded by a chunk."""
+        data = self.dataset
+        return (
+            bool(self.jobs)
+            and all(isinstance(j, BiasJob) and "FT" not in j.metrics for j in self.jobs)
+            and data.dataset_type == "text/csv"
+            and data.predicted_label_dataset is None
+            and data.facet_dataset is None
+        )
+
     def job(self, kind: type[_Job]) -> _Job | None:
         """The first job of type ``kind``, or ``None``."""
         return next((j for j in self.jobs if isinstance(j, kind)), None)
