@@ -335,17 +335,22 @@ def _kernel_shap(state: _State, job: ShapJob) -> dict[str, Any]:
         save_local=job.save_local_shap_values,
     )
     state.shap_files.update({p.name: p for p in written})
-    for p in written:
-        relative = p.relative_to(state.output_dir)
-        if p.name.startswith("baseline"):
-            logger.info("Wrote baseline used to compute explanations to: %s", _shown(state, relative))
-        else:
-            logger.info("Wrote %d local explanations to: %s", len(records), _shown(state, relative))
+    _log_shap_files(state, written, len(records))
     logger.info("Shap analysis finished.")
     global_values = aggregate_shap(result.local, job.agg_method)
     # Global importance per explained feature, summed over labels, for PDP's top_k_features.
     state.shap_importance = pd.Series(np.abs(global_values).sum(axis=1), index=explained)
     return section
+
+
+def _log_shap_files(state: _State, written: list[Path], n_records: int) -> None:
+    """Clarify's lines for the files of ``explanations_shap/``, named where they end up."""
+    for p in written:
+        relative = p.relative_to(state.output_dir)
+        if p.name.startswith("baseline"):
+            logger.info("Wrote baseline used to compute explanations to: %s", _shown(state, relative))
+        else:
+            logger.info("Wrote %d local explanations to: %s", n_records, _shown(state, relative))
 
 
 def _text_shap(state: _State, job: TextShapJob) -> dict[str, Any]:
@@ -362,8 +367,7 @@ def _text_shap(state: _State, job: TextShapJob) -> dict[str, Any]:
         progress=lambda done, total: check_stop(state.options.stop_event),
     )
     state.shap_files.update({p.name: p for p in run.files})
-    for p in run.files:
-        logger.info("Wrote %s", p.relative_to(state.output_dir))
+    _log_shap_files(state, run.files, state.dataset.n_rows)
     state.shap_importance = run.importance
     return run.section
 
@@ -424,6 +428,7 @@ def _time_series(state: _State, job: TimeSeriesJob) -> dict[str, Any]:
                 endpoint,
                 output_dir=state.output_dir,
                 output_uri=state.options.results_uri or str(state.output_dir),
+                output_location=state.options.output_location,
                 check_stop=lambda: check_stop(state.options.stop_event),
             )
         finally:

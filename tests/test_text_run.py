@@ -107,6 +107,10 @@ def test_run_writes_every_output(text_run: dict) -> None:
     log = text_run["log"]
     assert "Text features: review" in log
     assert "Text units: token, language english (en): spaCy" in log and "blank 'en' pipeline" in log
+    # the tabular path's lines, naming the files where they end up (not the staging folder)
+    shap_dir = out / "explanations_shap"
+    assert f" Wrote baseline used to compute explanations to: {shap_dir / 'baseline.csv'}\n" in log
+    assert f" Wrote {RECORDS} local explanations to: {shap_dir / 'out.jsonl'}\n" in log
 
 
 def test_out_jsonl_matches_the_real_line_key_for_key(text_run: dict) -> None:

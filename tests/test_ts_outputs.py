@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,20 @@ def test_out_jsonl_lines(tmp_path: Path) -> None:
     assert first["explanations"][0] == {"feature_name": "y", "scores": [1.0, -2.0], "timestamp": "2024-01-01"}
     assert first["explanations"][-1] == {"feature_name": "s", "scores": [3.0, 1.0]}
     assert not list(tmp_path.rglob(".*.tmp"))  # written atomically, no temporary file left
+
+
+def test_out_jsonl_log_line_names_the_final_location(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Written into a staging folder, the file is logged where it ends up (Clarify's line)."""
+    relative = "asymmetric_shapley_value/fine_grained_chronological/out.jsonl"
+    with caplog.at_level(logging.INFO, logger="analyzer.output_time_series"):
+        path = write_asv_outputs(tmp_path / "staging", result(), shown_location="s3://bucket/out/")
+        assert caplog.messages == [f"Wrote 2 lines to s3://bucket/out/{relative}"]
+        assert path == tmp_path / "staging" / relative and path.is_file()
+        caplog.clear()
+        path = write_asv_outputs(tmp_path, result())
+        assert caplog.messages == [f"Wrote 2 lines to {tmp_path / relative}"]
 
 
 def test_baseline_uri_is_read_while_planning(tmp_path: Path) -> None:
