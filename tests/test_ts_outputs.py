@@ -122,3 +122,21 @@ def test_report_section_has_a_chart_and_table_per_item() -> None:
     html = render_html(doc, subtitle="", tolerance=0.1)
     assert "Time-series explanations (asymmetric Shapley values)" in html
     assert html.count("<svg") == 2 and "Attributions for item item0" in html
+
+
+def test_time_series_jobs_preload_their_modules() -> None:
+    """While the endpoint starts, a time-series job imports the estimator (and the report's section)."""
+    import importlib.util
+
+    from analyzer.preload import REPORT_MODULES, modules_for
+
+    doc = json.loads(DOCS_TS_CONFIG.read_text())
+    assert modules_for(parse_config(doc)) == [
+        "analyzer.time_series",
+        *REPORT_MODULES,
+        "analyzer.report.time_series",
+    ]
+    del doc["methods"]["report"]
+    modules = modules_for(parse_config(doc))
+    assert modules == ["analyzer.time_series"]
+    assert all(importlib.util.find_spec(name) is not None for name in modules)
