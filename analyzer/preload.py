@@ -31,6 +31,7 @@ __all__ = [
     "REPORT_MODULES",
     "TEXT_MODULES",
     "first_request_sent",
+    "TIME_SERIES_MODULES",
     "modules_for",
     "preload",
     "preload_for",
@@ -55,6 +56,11 @@ REPORT_MODULES = (
 EXPLAIN_MODULES = ("analyzer.explain",)
 #: What text SHAP needs besides (``methods.shap.text_config``): spaCy takes seconds to import.
 TEXT_MODULES = ("analyzer.text_job", "spacy")
+#: What time-series explanations need (``methods.asymmetric_shapley_value``): the estimator,
+#: the forecast client and their numba/scikit-learn imports, about 2 s.
+TIME_SERIES_MODULES = ("analyzer.time_series",)
+#: The report's time-series section (``methods.report`` with time series).
+TIME_SERIES_REPORT_MODULES = ("analyzer.report.time_series",)
 
 
 class _Methods(Protocol):
@@ -106,8 +112,13 @@ def modules_for(cfg: _Config) -> list[str]:
         modules += EXPLAIN_MODULES
     if getattr(methods.shap, "text_config", None) is not None:
         modules += TEXT_MODULES
+    time_series = getattr(methods, "asymmetric_shapley_value", None) is not None
+    if time_series:
+        modules += TIME_SERIES_MODULES
     if methods.report is not None:
         modules += REPORT_MODULES
+        if time_series:
+            modules += TIME_SERIES_REPORT_MODULES
     return modules
 
 

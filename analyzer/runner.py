@@ -63,7 +63,8 @@ class RunOptions:
     #: down before the report is written (the real container's order).
     release_endpoint: Callable[[], None] | None = None
     #: Where the outputs are published (S3 prefix or final folder), for result paths written
-    #: into ``analysis.json`` (time series' ``explanation_results_path``). Default: output_dir.
+    #: into ``analysis.json`` (``explanation_results_path`` of time series and images).
+    #: Default: output_dir.
     results_uri: str | None = None
     #: Where the results end up (a folder or an ``s3://`` prefix), for the log lines that name
     #: output files as Clarify's do; default: ``output_dir``.
@@ -101,6 +102,7 @@ def _banner(text: str) -> None:
 
 def _image_shap(state: _State, job: ImageShapJob) -> dict[str, Any]:
     from analyzer.image_job import run_image_shap
+    from analyzer.image_outputs import LOCAL_FILE
     from analyzer.model_client.images import ImageModelClient
 
     _banner("Calculating SHAP values (images)")
@@ -112,10 +114,11 @@ def _image_shap(state: _State, job: ImageShapJob) -> dict[str, Any]:
         [str(name) for name in state.dataset.frame["image"]],
         client,
         state.output_dir,
+        results_path=_published(state, LOCAL_FILE),
         after_image=lambda: check_stop(state.options.stop_event),
     )
     for p in run.files:
-        logger.info("Wrote %s", p.relative_to(state.output_dir))
+        logger.info("Wrote %s", _shown(state, p.relative_to(state.output_dir)))
     return run.section
 
 
@@ -183,6 +186,13 @@ def _shown(state: _State, relative: str | Path) -> str:
     """An output file as the log names it: under the final output location, as Clarify's log."""
     base = state.options.output_location or str(state.output_dir)
     return f"{base.rstrip('/')}/{Path(relative).as_posix()}"
+
+
+def _published(state: _State, relative: str) -> str:
+    """An output file as ``analysis.json`` points to it: under ``RunOptions.results_uri`` (the
+    ``analysis_result`` S3 URI or the final folder), as time series' ``explanation_results_path``."""
+    base = state.options.results_uri or str(state.output_dir)
+    return f"{base.rstrip('/')}/{relative}"
 
 
 def _job_name(job: AnalysisJob) -> str:
@@ -356,17 +366,22 @@ def _kernel_shap(state: _State, job: ShapJob) -> dict[str, Any]:
         save_local=job.save_local_shap_values,
     )
     state.shap_files.update({p.name: p for p in written})
-    for p in written:
-        relative = p.relative_to(state.output_dir)
-        if p.name.startswith("baseline"):
-            logger.info("Wrote baseline used to compute explanations to: %s", _shown(state, relative))
-        else:
-            logger.info("Wrote %d local explanations to: %s", len(records), _shown(state, relative))
+    _log_shap_files(state, written, len(records))
     logger.info("Shap analysis finished.")
     global_values = aggregate_shap(result.local, job.agg_method)
     # Global importance per explained feature, summed over labels, for PDP's top_k_features.
     state.shap_importance = pd.Series(np.abs(global_values).sum(axis=1), index=explained)
     return section
+
+
+def _log_shap_files(state: _State, written: list[Path], n_records: int) -> None:
+    """Clarify's lines for the files of ``explanations_shap/``, named where they end up."""
+    for p in written:
+        relative = p.relative_to(state.output_dir)
+        if p.name.startswith("baseline"):
+            logger.info("Wrote baseline used to compute explanations to: %s", _shown(state, relative))
+        else:
+            logger.info("Wrote %d local explanations to: %s", n_records, _shown(state, relative))
 
 
 def _text_shap(state: _State, job: TextShapJob) -> dict[str, Any]:
@@ -383,8 +398,7 @@ def _text_shap(state: _State, job: TextShapJob) -> dict[str, Any]:
         progress=lambda done, total: check_stop(state.options.stop_event),
     )
     state.shap_files.update({p.name: p for p in run.files})
-    for p in run.files:
-        logger.info("Wrote %s", p.relative_to(state.output_dir))
+    _log_shap_files(state, run.files, state.dataset.n_rows)
     state.shap_importance = run.importance
     return run.section
 
@@ -445,6 +459,7 @@ def _time_series(state: _State, job: TimeSeriesJob) -> dict[str, Any]:
                 endpoint,
                 output_dir=state.output_dir,
                 output_uri=state.options.results_uri or str(state.output_dir),
+                output_location=state.options.output_location,
                 check_stop=lambda: check_stop(state.options.stop_event),
             )
         finally:

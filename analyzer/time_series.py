@@ -74,6 +74,7 @@ def explain_series(
     *,
     output_dir: str | os.PathLike[str],
     output_uri: str | os.PathLike[str] | None = None,
+    output_location: str | None = None,
     check_stop: Callable[[], None] | None = None,
 ) -> TimeSeriesRun:
     """Explain every item of ``dataset`` with the model behind ``endpoint``; write ``out.jsonl``.
@@ -85,6 +86,9 @@ def explain_series(
         output_dir: Local folder receiving ``asymmetric_shapley_value/<g>_<d>/out.jsonl``.
         output_uri: Where the outputs are published (the ``analysis_result`` S3 URI, or the
             final local folder); used in ``explanation_results_path``. Default: ``output_dir``.
+        output_location: Where the outputs end up (a folder or an ``s3://`` prefix), for the
+            ``Wrote <n> lines to <path>`` log line when ``output_dir`` is a staging folder.
+            Default: ``output_dir``.
         check_stop: Called before every batch of model calls; raise from it to stop the job.
 
     Returns:
@@ -94,7 +98,7 @@ def explain_series(
     result = explain_time_series(dataset, asv_spec(job), endpoint, check_stop=check_stop)
     worst = max((item.efficiency_gap for item in result.items), default=0.0)
     log.info("Attributions plus offset reproduce every forecast to within %.3g", worst)
-    path = write_asv_outputs(output_dir, result)
+    path = write_asv_outputs(output_dir, result, shown_location=output_location)
     section = asv_section(result, output_uri if output_uri is not None else os.fspath(output_dir))
     return TimeSeriesRun(section, result, dataset, path)
 

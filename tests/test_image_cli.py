@@ -52,7 +52,8 @@ def _config(kind: str, folder: Path, report: bool, **shap: object) -> Path:
     return path
 
 
-def _run(kind: str, tmp_path: Path, models_file: Path, data: Path, report: bool) -> Path:
+def _run(kind: str, tmp_path: Path, models_file: Path, data: Path, report: bool) -> tuple[Path, str]:
+    """Run the example config through the CLI; the output folder and the log (stderr)."""
     out = tmp_path / "out"
     proc = subprocess.run(
         [
@@ -75,7 +76,7 @@ def _run(kind: str, tmp_path: Path, models_file: Path, data: Path, report: bool)
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Calculating SHAP values (images)" in proc.stderr
-    return out
+    return out, proc.stderr
 
 
 def _check_additive(entry: dict, n_segments: int) -> None:
@@ -94,12 +95,13 @@ def test_classification_run(tmp_path: Path, models_file: Path) -> None:
     source = EXAMPLE / "images" / "classification"
     for name in ("red_circle_0.png", "blue_triangle_2.png", "more/green_square_1.png"):
         shutil.copy(source / Path(name).name, data / name)
-    out = _run("classification", tmp_path, models_file, data, report=False)
+    out, log = _run("classification", tmp_path, models_file, data, report=False)
     analysis = json.loads((out / "analysis.json").read_text())
     section = analysis["explanations"]["image_shap"]
     assert list(analysis) == ["version", "explanations"]
     assert section["model_type"] == "IMAGE_CLASSIFICATION"
-    assert section["explanation_results_path"] == "explanations_shap/out.jsonl"
+    # where out.jsonl ends up (the --output folder), as the time-series section points to it
+    assert section["explanation_results_path"] == str(out.resolve() / "explanations_shap" / "out.jsonl")
     images = section["images"]
     names = ["blue_triangle_2.png", "more/green_square_1.png", "red_circle_0.png"]
     assert [i["image"] for i in images] == names
@@ -117,10 +119,14 @@ def test_classification_run(tmp_path: Path, models_file: Path) -> None:
         assert (out / line["segments"]).is_file()
     assert {p.name for p in out.glob("shap_*.jpeg")} == {i["heatmap"] for i in images}
     assert not list(out.glob("report.*"))
+    # the log names every file where it ends up, not the staging folder it is written to first
+    wrote = sorted(line.split("Wrote ", 1)[1] for line in log.splitlines() if " Wrote " in line)
+    files = [p for p in out.rglob("*") if p.is_file() and p.name != "analysis.json"]
+    assert wrote == sorted(str(p) for p in files) and len(wrote) == 2 * len(images) + 1
 
 
 def test_detection_run(tmp_path: Path, models_file: Path) -> None:
-    out = _run("detection", tmp_path, models_file, EXAMPLE / "images" / "detection", report=True)
+    out, _ = _run("detection", tmp_path, models_file, EXAMPLE / "images" / "detection", report=True)
     images = json.loads((out / "analysis.json").read_text())["explanations"]["image_shap"]["images"]
     assert [i["image"] for i in images] == ["scene_0.png", "scene_1.png", "scene_2.png"]
     # make_example.py draws red+blue, green+blue+red, green+red

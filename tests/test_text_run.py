@@ -4,6 +4,7 @@ plan's text checks as `clarify-runner validate` reports them (no endpoint starte
 from __future__ import annotations
 
 import csv
+import io
 import json
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import requests
 
 from analyzer.config import TEXT_LANGUAGES, load_config
 from analyzer.datasets.header import DatasetHeader
@@ -34,17 +36,24 @@ def _config() -> dict:
 
 
 @pytest.fixture(scope="module")
-def text_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The example through `clarify-runner run`: its model behind the subprocess shadow endpoint
-    (resolved from a models file), the first reviews, fewer samples than the README run."""
-    work = tmp_path_factory.mktemp("text_reviews")
+def text_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example's review model, trained once for the module (a SageMaker-style model folder)."""
+    model = tmp_path_factory.mktemp("text_model") / "model"
     subprocess.run(
-        [sys.executable, str(EXAMPLE / "train_model.py"), "--model-dir", str(work / "model")],
+        [sys.executable, str(EXAMPLE / "train_model.py"), "--model-dir", str(model)],
         check=True,
         capture_output=True,
     )
+    return model
+
+
+@pytest.fixture(scope="module")
+def text_run(tmp_path_factory: pytest.TempPathFactory, text_model: Path) -> dict:
+    """The example through `clarify-runner run`: its model behind the subprocess shadow endpoint
+    (resolved from a models file), the first reviews, fewer samples than the README run."""
+    work = tmp_path_factory.mktemp("text_reviews")
     (work / "models.json").write_text(
-        json.dumps({"text-reviews-sklearn": {"model_data_url": str(work / "model")}})
+        json.dumps({"text-reviews-sklearn": {"model_data_url": str(text_model)}})
     )
     with open(EXAMPLE / "reviews.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
@@ -98,6 +107,10 @@ def test_run_writes_every_output(text_run: dict) -> None:
     log = text_run["log"]
     assert "Text features: review" in log
     assert "Text units: token, language english (en): spaCy" in log and "blank 'en' pipeline" in log
+    # the tabular path's lines, naming the files where they end up (not the staging folder)
+    shap_dir = out / "explanations_shap"
+    assert f" Wrote baseline used to compute explanations to: {shap_dir / 'baseline.csv'}\n" in log
+    assert f" Wrote {RECORDS} local explanations to: {shap_dir / 'out.jsonl'}\n" in log
 
 
 def test_out_jsonl_matches_the_real_line_key_for_key(text_run: dict) -> None:
@@ -156,6 +169,112 @@ def test_report_colours_the_units(text_run: dict) -> None:
     first = _lines(text_run["out"])[0]["explanations"][0]["attributions"]
     strongest = max(first, key=lambda a: abs(a["attribution"][0]))["description"]["partial_text"]
     assert "background" in html and f">{strongest}</span>" in html
+
+
+# ------------------------------------------------------------------- sentence and paragraph units
+
+#: Reviews with repeated spaces, punctuation, non-ASCII letters and blank lines between paragraphs.
+UNIT_REVIEWS = [
+    "Lovely  fabric, soft as silk!  Runs small \u2014 order a size up.\n\n"
+    "Update: the caf\u00e9-au-lait colour faded after one wash...   Still, I'd recommend it.",
+    "Cheap zipper.   Broke on day two!\n\n\nSeller refunded me; no complaints there.\n\nWould not buy again.",
+    "Sch\u00f6n gemacht: the fit is perfect.  \u00c7a va, \u201cgreat\u201d quality.",
+]
+#: The paragraphs of UNIT_REVIEWS: the text between blank lines.
+PARAGRAPHS = [
+    [
+        "Lovely  fabric, soft as silk!  Runs small \u2014 order a size up.",
+        "Update: the caf\u00e9-au-lait colour faded after one wash...   Still, I'd recommend it.",
+    ],
+    ["Cheap zipper.   Broke on day two!", "Seller refunded me; no complaints there.", "Would not buy again."],
+    [UNIT_REVIEWS[2]],
+]
+
+
+@pytest.fixture(scope="module")
+def unit_runs(tmp_path_factory: pytest.TempPathFactory, text_model: Path) -> dict:
+    """`clarify-runner run --endpoint-url` with sentence and with paragraph granularity on three
+    reviews: one endpoint (the example's model) serves both runs; no report."""
+    from _model_server import running_endpoint
+
+    work = tmp_path_factory.mktemp("text_units")
+    data = work / "reviews.csv"
+    with open(data, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(
+            [
+                ["review", "helpful_votes", "recommended"],
+                *([r, i + 1, i % 2] for i, r in enumerate(UNIT_REVIEWS)),
+            ]
+        )
+    outputs = {}
+    with running_endpoint(text_model) as url:
+        for granularity in ("sentence", "paragraph"):
+            config = _config()
+            del config["methods"]["report"]
+            config["methods"]["shap"]["text_config"]["granularity"] = granularity
+            path = work / f"{granularity}.json"
+            path.write_text(json.dumps(config))
+            out = work / granularity
+            argv = ["run", "--config", str(path), "--data", str(data), "--output", str(out)]
+            assert main([*argv, "--endpoint-url", url]) == 0
+            outputs[granularity] = out
+        # f(x) of each review and f(baseline) (the baseline row of the config), for additivity
+        body = io.StringIO()
+        csv.writer(body, lineterminator="\n").writerows(
+            [[r, i + 1] for i, r in enumerate(UNIT_REVIEWS)] + _config()["methods"]["shap"]["baseline"]
+        )
+        response = requests.post(
+            url + "/invocations",
+            data=body.getvalue().encode(),
+            headers={"Content-Type": "text/csv"},
+            timeout=30,
+        )
+        response.raise_for_status()
+    scores = [float(row[-1]) for row in csv.reader(io.StringIO(response.text))]  # p(recommended)
+    return {"out": outputs, "f": scores[:-1], "f_baseline": scores[-1]}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("granularity", ["sentence", "paragraph"])
+def test_run_with_sentence_and_paragraph_units(unit_runs: dict, granularity: str) -> None:
+    out = unit_runs["out"][granularity]
+    analysis = json.loads((out / "analysis.json").read_text())
+    label = analysis["explanations"]["kernel_shap"]["label0"]
+    expected = label["expected_value"]
+    assert expected == pytest.approx(unit_runs["f_baseline"], abs=1e-9)
+    lines = _lines(out)
+    assert len(lines) == len(UNIT_REVIEWS)
+    units_seen = []
+    for line, review, fx in zip(lines, UNIT_REVIEWS, unit_runs["f"], strict=True):
+        text_entry, votes = line["explanations"]
+        assert text_entry["data_type"] == "free_text" and votes["feature_name"] == "helpful_votes"
+        units = text_entry["attributions"]
+        starts = [u["description"]["start_idx"] for u in units]
+        assert starts == sorted(starts) and len(set(starts)) == len(starts)
+        for unit in units:  # start_idx: the unit's character offset in the review as written
+            start, text = unit["description"]["start_idx"], unit["description"]["partial_text"]
+            assert text and text == text.rstrip() and review[start : start + len(text)] == text
+        units_seen.append([u["description"]["partial_text"] for u in units])
+        # additivity: every unit and the vote count add up to f(x) - E[f]
+        total = sum(a["attribution"][0] for e in line["explanations"] for a in e["attributions"])
+        assert total == pytest.approx(fx - expected, abs=1e-6)
+    if granularity == "paragraph":
+        assert units_seen == PARAGRAPHS
+    else:  # spaCy's blank English pipeline and sentencizer: "..." inside a sentence is no boundary
+        assert units_seen == [
+            [
+                "Lovely  fabric, soft as silk!",
+                "Runs small \u2014 order a size up.",
+                "Update: the caf\u00e9-au-lait colour faded after one wash...   Still, I'd recommend it.",
+            ],
+            [
+                "Cheap zipper.",
+                "Broke on day two!",
+                "Seller refunded me; no complaints there.",
+                "Would not buy again.",
+            ],
+            ["Sch\u00f6n gemacht: the fit is perfect.", "\u00c7a va, \u201cgreat\u201d quality."],
+        ]
 
 
 # ------------------------------------------------------------------------------- validate / plan

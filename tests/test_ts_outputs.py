@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,20 @@ def test_out_jsonl_lines(tmp_path: Path) -> None:
     assert not list(tmp_path.rglob(".*.tmp"))  # written atomically, no temporary file left
 
 
+def test_out_jsonl_log_line_names_the_final_location(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Written into a staging folder, the file is logged where it ends up (Clarify's line)."""
+    relative = "asymmetric_shapley_value/fine_grained_chronological/out.jsonl"
+    with caplog.at_level(logging.INFO, logger="analyzer.output_time_series"):
+        path = write_asv_outputs(tmp_path / "staging", result(), shown_location="s3://bucket/out/")
+        assert caplog.messages == [f"Wrote 2 lines to s3://bucket/out/{relative}"]
+        assert path == tmp_path / "staging" / relative and path.is_file()
+        caplog.clear()
+        path = write_asv_outputs(tmp_path, result())
+        assert caplog.messages == [f"Wrote 2 lines to {tmp_path / relative}"]
+
+
 def test_baseline_uri_is_read_while_planning(tmp_path: Path) -> None:
     doc = json.loads(DOCS_TS_CONFIG.read_text())
     baseline = tmp_path / "baseline.json"
@@ -107,3 +122,21 @@ def test_report_section_has_a_chart_and_table_per_item() -> None:
     html = render_html(doc, subtitle="", tolerance=0.1)
     assert "Time-series explanations (asymmetric Shapley values)" in html
     assert html.count("<svg") == 2 and "Attributions for item item0" in html
+
+
+def test_time_series_jobs_preload_their_modules() -> None:
+    """While the endpoint starts, a time-series job imports the estimator (and the report's section)."""
+    import importlib.util
+
+    from analyzer.preload import REPORT_MODULES, modules_for
+
+    doc = json.loads(DOCS_TS_CONFIG.read_text())
+    assert modules_for(parse_config(doc)) == [
+        "analyzer.time_series",
+        *REPORT_MODULES,
+        "analyzer.report.time_series",
+    ]
+    del doc["methods"]["report"]
+    modules = modules_for(parse_config(doc))
+    assert modules == ["analyzer.time_series"]
+    assert all(importlib.util.find_spec(name) is not None for name in modules)

@@ -123,7 +123,9 @@ def test_run_byom_config_matches_the_real_outputs(
         _assert_efficient(line, forecasts[line["item_id"]])
     log = capsys.readouterr().err
     assert "Methods to run: asymmetric_shapley_value" in log
-    assert "Wrote 2 lines to " in log and "Model endpoint delivered" in log
+    assert "Model endpoint delivered" in log
+    # Clarify's line names the file where it ends up, not the staging folder it is written to
+    assert f" Wrote 2 lines to {out / RESULTS}\n" in log
     # methods.report is in the real config: the report gets one chart per item
     html = (out / "report.html").read_text()
     assert "Time-series explanations (asymmetric Shapley values)" in html
@@ -242,7 +244,10 @@ def test_validate_requires_a_static_baseline_when_the_model_gets_static_covariat
 
 
 def test_processing_job_writes_the_s3_results_path(
-    models: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    models: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """In a processing job, ``explanation_results_path`` is the ``analysis_result`` S3Uri (Clarify's)."""
     import logging
@@ -284,3 +289,5 @@ def test_processing_job_writes_the_s3_results_path(
     section = analysis["explanations"]["asymmetric_shapley_value"]
     assert section["explanation_results_path"] == f"{s3_uri}/{RESULTS.as_posix()}"
     assert [x["item_id"] for x in _lines(output_dir / RESULTS)] == ["store_2"]
+    # the log names the local output folder, as Clarify's (".../opt/ml/processing/output/...")
+    assert f" Wrote 1 lines to {output_dir / RESULTS}\n" in capsys.readouterr().err
